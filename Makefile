@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# hvis top-level build. One Makefile for everything:
+#   make            userspace programs        -> build/bin/
+#   make modules    guest kernel modules      (Kbuild, against KDIR)
+#   make deps       install Debian packages the build and tests need
+#   make check      deps + build + every test (unit, fuzz, lint, VM scenarios)
+#   make bench      benchmarks, one "bench: ..." line per figure
+#   make run        boot the default VM and show what works
+# See README.md and docs/testing.md.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+BUILD    ?= build
+BIN      := $(BUILD)/bin
+OBJ      := $(BUILD)/obj
+CACHE    ?= $(BUILD)/cache
+
+CC       ?= cc
+CSTD     := -std=c11 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	    -Wmissing-prototypes -Wpointer-arith -Wvla
+CPPFLAGS := -Iinclude -Ilib
+# Release flavour: what runs in the test host and what users install.
+CFLAGS_REL := $(CSTD) $(WARN) -O2 -g -fno-strict-aliasing
+# Test flavour: every unit test and tool under test runs with ASan + UBSan.
+SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	      -fno-omit-frame-pointer
+CFLAGS_SAN := $(CSTD) $(WARN) -O1 -g -fno-strict-aliasing $(SANITIZE)
+
+# ---------------------------------------------------------------- sources
+LIB_SRCS := lib/ring.c
+
+# Userspace programs: NAME_SRCS lists each program's own sources; every
+# program links the shared lib/ objects.
+PROGRAMS := hvis-kvmcheck
+hvis-kvmcheck_SRCS := hypervisor/kvmcheck.c hypervisor/hv_cpuid.c
+hvis-kvmcheck_LIBS :=
+
+UNIT_SRCS  := $(wildcard tests/unit/*.c)
+BENCH_SRCS := tests/bench/ring_bench.c
+
+# ---------------------------------------------------------------- rules
+$(OBJ)/rel/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS_REL) -MMD -MP -c $< -o $@
+
+$(OBJ)/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS_SAN) -MMD -MP -c $< -o $@
+
+rel_objs = $(patsubst %.c,$(OBJ)/rel/%.o,$(1))
+san_objs = $(patsubst %.c,$(OBJ)/san/%.o,$(1))
+
+define program_rule
+$(BIN)/$(1): $(call rel_objs,$($(1)_SRCS) $(LIB_SRCS))
+	@mkdir -p $$(@D)
+	$$(CC) $(CFLAGS_REL) -o $$@ $$^ $($(1)_LIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+.PHONY: all
+all: $(addprefix $(BIN)/,$(PROGRAMS))
+
+$(BUILD)/test/hvis-unit: $(call san_objs,$(UNIT_SRCS) $(LIB_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_SAN) -o $@ $^ -lcunit
+
+$(BIN)/hvis-bench-ring: $(call rel_objs,$(BENCH_SRCS) $(LIB_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_REL) -o $@ $^ -pthread
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- deps
+.PHONY: deps
+deps:
+	@scripts/deps.sh
+
+# ---------------------------------------------------------------- modules
+# KDIR defaults to the headers of bookworm's current linux-headers-amd64
+# (installed by scripts/kdir.sh when missing).
+KDIR ?= $(shell scripts/kdir.sh)
+
+.PHONY: modules modules_clean
+modules:
+	@test -d "$(KDIR)" || { echo "modules: no kernel headers at KDIR='$(KDIR)'" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+modules_clean:
+	@test -d "$(KDIR)" && $(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
+
+# Kernel sources as checkpatch sees them: the modules, the shared ring
+# and the wire formats they include (userspace-only compat excluded).
+KERNEL_SRCS = $(shell find drivers lib include/hvis -name '*.[ch]' \
+		! -name 'user-compat.h' | sort)
+
+.PHONY: checkpatch
+checkpatch:
+	@scripts/checkpatch.sh $(KERNEL_SRCS)
+
+# ---------------------------------------------------------------- tests
+.PHONY: unit check test-vm bench run clean distclean
+unit: $(BUILD)/test/hvis-unit
+	$(BUILD)/test/hvis-unit
+
+# One VM scenario alone: make check SCENARIO=<name>
+SCENARIO ?=
+
+test-vm: all
+	tests/testhost/run-scenarios $(SCENARIO)
+
+ifeq ($(SCENARIO),)
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) modules
+	$(MAKE) checkpatch
+	$(MAKE) test-vm
+else
+check: deps
+	$(MAKE) test-vm SCENARIO=$(SCENARIO)
+endif
+
+bench: $(BIN)/hvis-bench-ring
+	$(BIN)/hvis-bench-ring
+
+run: deps
+	$(MAKE) all
+	tests/testhost/run-scenarios --show hyperv-cpuid
+
+clean: modules_clean
+	find $(BUILD) -mindepth 1 -maxdepth 1 ! -name cache -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(BUILD)
