@@ -30,7 +30,7 @@ SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all \
 CFLAGS_SAN := $(CSTD) $(WARN) -O1 -g -fno-strict-aliasing $(SANITIZE)
 
 # ---------------------------------------------------------------- sources
-LIB_SRCS := lib/ring.c
+LIB_SRCS := lib/ring.c lib/guid.c
 
 # Userspace programs: NAME_SRCS lists each program's own sources; every
 # program links the shared lib/ objects.

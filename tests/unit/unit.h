@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Suite registration for the hvis unit-test runner (CUnit). */
+#ifndef HVIS_TESTS_UNIT_H
+#define HVIS_TESTS_UNIT_H
+
+#include <CUnit/CUnit.h>
+
+struct unit_test {
+	const char *name;
+	CU_TestFunc fn;
+};
+
+/* Each test file provides one of these; main.c registers them all. */
+int unit_register_ring(void);
+int unit_register_wire(void);
+
+int unit_add_suite(const char *name, const struct unit_test *tests);
+
+#endif /* HVIS_TESTS_UNIT_H */
