@@ -154,6 +154,9 @@ int hvis_ring_attach(struct hvis_ring *r, struct hvis_ring_header *hdr,
 		ret = load_peer_index(r, &hdr->rh_write_index, &r->priv_write);
 		if (ret)
 			return ret;
+		ret = load_peer_index(r, &hdr->rh_read_index, &r->peer_index);
+		if (ret)
+			return ret;
 		ring_store(&hdr->rh_pending_send_sz, 0u);
 		ring_store(&hdr->rh_feature_bits, ring_load(&hdr->rh_feature_bits) |
 			   HVIS_RING_FEAT_PENDING_SEND_SZ);
@@ -162,6 +165,7 @@ int hvis_ring_attach(struct hvis_ring *r, struct hvis_ring_header *hdr,
 		if (ret)
 			return ret;
 		r->pub_read = r->priv_read;
+		r->peer_index = r->priv_read;	/* nothing known published yet */
 	}
 	return 0;
 }
@@ -197,12 +201,15 @@ int hvis_ring_send(struct hvis_ring *r, const struct hvis_pkt_desc *desc,
 	if (need >= r->size)
 		return -HVIS_RING_TOOBIG;
 
-	ret = load_peer_index(r, &r->hdr->rh_read_index, &rd);
-	if (ret)
-		return ret;
-	free = r->size - ring_dist(r, rd, r->priv_write);
-	if (free <= need)
-		return -HVIS_RING_FULL;
+	free = r->size - ring_dist(r, r->peer_index, r->priv_write);
+	if (free <= need) {
+		ret = load_peer_index(r, &r->hdr->rh_read_index, &r->peer_index);
+		if (ret)
+			return ret;
+		free = r->size - ring_dist(r, r->peer_index, r->priv_write);
+		if (free <= need)
+			return -HVIS_RING_FULL;
+	}
 
 	d = *desc;
 	d.pd_offset8 = (u16)((DESC_SIZE + hdr_len) / 8u);
@@ -238,6 +245,7 @@ int hvis_ring_send(struct hvis_ring *r, const struct hvis_pkt_desc *desc,
 	ret = load_peer_index(r, &r->hdr->rh_read_index, &rd);
 	if (ret)
 		return ret;
+	r->peer_index = rd;
 	*signal = rd == pos;
 	return 0;
 }
@@ -267,6 +275,7 @@ int hvis_ring_request_space(struct hvis_ring *r, u32 payload_bytes)
 	ret = load_peer_index(r, &r->hdr->rh_read_index, &rd);
 	if (ret)
 		return ret;
+	r->peer_index = rd;
 	free = r->size - ring_dist(r, rd, r->priv_write);
 	if (free > need) {
 		ring_store(&r->hdr->rh_pending_send_sz, 0u);
@@ -292,9 +301,13 @@ int hvis_ring_peek(struct hvis_ring *r, struct hvis_ring_pkt *pkt)
 		return -r->error;
 	if (r->role != HVIS_RING_READER)
 		return -HVIS_RING_INVAL;
-	ret = load_peer_index(r, &r->hdr->rh_write_index, &wr);
-	if (ret)
-		return ret;
+	wr = r->peer_index;
+	if (wr == r->priv_read) {
+		ret = load_peer_index(r, &r->hdr->rh_write_index, &r->peer_index);
+		if (ret)
+			return ret;
+		wr = r->peer_index;
+	}
 	avail = ring_dist(r, r->priv_read, wr);
 	if (!avail)
 		return -HVIS_RING_EMPTY;

@@ -50,6 +50,12 @@ struct hvis_ring {
 	u32 priv_write;			/* writer: authoritative write index */
 	u32 priv_read;			/* reader: next unconsumed packet */
 	u32 pub_read;			/* reader: read index last published */
+	/*
+	 * The peer's index as last loaded and checked. Reloaded only when
+	 * it no longer shows enough data (reader) or space (writer), so the
+	 * shared cache line is touched once per batch, not per packet.
+	 */
+	u32 peer_index;
 	int error;			/* first corruption, or 0 */
 };
 
