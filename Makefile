@@ -71,6 +71,15 @@ $(BIN)/hvis-bench-ring: $(call rel_objs,$(BENCH_SRCS) $(LIB_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_REL) -o $@ $^ -pthread
 
+# libFuzzer harnesses, one per parser of the other side's bytes.
+FUZZERS     := ring
+FUZZ_CC     ?= clang
+FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -fno-strict-aliasing \
+	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard include/hvis/*.h lib/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 
 # ---------------------------------------------------------------- deps
@@ -101,9 +110,14 @@ checkpatch:
 	@scripts/checkpatch.sh $(KERNEL_SRCS)
 
 # ---------------------------------------------------------------- tests
-.PHONY: unit check test-vm bench run clean distclean
+.PHONY: unit fuzz check test-vm bench run clean distclean
 unit: $(BUILD)/test/hvis-unit
 	$(BUILD)/test/hvis-unit
+
+# Each fuzzer for FUZZ_SECONDS (make check: a short bounded run).
+FUZZ_SECONDS ?= 300
+fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZERS))
+	@scripts/run-fuzzers.sh $(FUZZ_SECONDS) $^
 
 # One VM scenario alone: make check SCENARIO=<name>
 SCENARIO ?=
@@ -115,6 +129,7 @@ ifeq ($(SCENARIO),)
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(MAKE) modules
 	$(MAKE) checkpatch
 	$(MAKE) test-vm
