@@ -21,7 +21,8 @@ CC       ?= cc
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	    -Wmissing-prototypes -Wpointer-arith -Wvla
-CPPFLAGS := -Iinclude -Ilib
+GEN      := $(BUILD)/gen
+CPPFLAGS := -Iinclude -Ilib -I$(GEN)
 # Release flavour: what runs in the test host and what users install.
 CFLAGS_REL := $(CSTD) $(WARN) -O2 -g -fno-strict-aliasing
 # Test flavour: every unit test and tool under test runs with ASan + UBSan.
@@ -32,16 +33,30 @@ CFLAGS_SAN := $(CSTD) $(WARN) -O1 -g -fno-strict-aliasing $(SANITIZE)
 # ---------------------------------------------------------------- sources
 LIB_SRCS := lib/ring.c lib/guid.c
 
+# Hypervisor pieces that are plain logic (no /dev/kvm): linked into
+# hvis-run and unit-tested directly.
+HV_LOGIC_SRCS := hypervisor/guest_mem.c hypervisor/acpi.c hypervisor/boot.c \
+		 hypervisor/uart.c hypervisor/hv_cpuid.c
+
 # Userspace programs: NAME_SRCS lists each program's own sources; every
 # program links the shared lib/ objects.
-PROGRAMS := hvis-kvmcheck
+PROGRAMS := hvis-kvmcheck hvis-run
 hvis-kvmcheck_SRCS := hypervisor/kvmcheck.c hypervisor/hv_cpuid.c
 hvis-kvmcheck_LIBS :=
+hvis-run_SRCS := hypervisor/main.c hypervisor/vm.c hypervisor/tlfs.c \
+		 $(filter-out hypervisor/hv_cpuid.c,$(HV_LOGIC_SRCS)) hypervisor/hv_cpuid.c
+hvis-run_LIBS := -pthread
 
-UNIT_SRCS  := $(wildcard tests/unit/*.c)
+UNIT_SRCS  := $(wildcard tests/unit/*.c) $(HV_LOGIC_SRCS)
 BENCH_SRCS := tests/bench/ring_bench.c
 
 # ---------------------------------------------------------------- rules
+# The DSDT is ASL compiled by iasl into a C array (build/gen/dsdt.hex).
+$(GEN)/dsdt.hex: hypervisor/dsdt.asl
+	@mkdir -p $(@D)
+	iasl -vs -vi -tc -p $(GEN)/dsdt $< >$(GEN)/dsdt.log || { cat $(GEN)/dsdt.log; exit 1; }
+$(OBJ)/rel/hypervisor/acpi.o $(OBJ)/san/hypervisor/acpi.o: $(GEN)/dsdt.hex
+
 $(OBJ)/rel/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS_REL) -MMD -MP -c $< -o $@

@@ -14,6 +14,7 @@ pkgs=(
 	linux-headers-amd64	# kbuild for the guest modules (make modules)
 	linux-source-6.1	# checkpatch.pl for the kernel sources
 	qemu-system-x86		# the layer-1 test host (TCG with emulated SVM)
+	acpica-tools		# iasl: compiles the DSDT of hvis-run at build time
 	busybox-static		# userland of the test-host and guest initramfs
 	cpio			# initramfs archives
 	kmod			# depmod for the initramfs module trees

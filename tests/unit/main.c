@@ -22,17 +22,28 @@ int unit_add_suite(const char *name, const struct unit_test *tests)
 	return 0;
 }
 
+static int (*const suites[])(void) = {
+	unit_register_ring,
+	unit_register_wire,
+	unit_register_hv_cpuid,
+	unit_register_acpi,
+	unit_register_boot,
+	unit_register_uart,
+};
+
 int main(void)
 {
 	unsigned int failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
-	if (unit_register_ring() || unit_register_wire()) {
-		fprintf(stderr, "unit: cannot register tests: %s\n",
-			CU_get_error_msg());
-		CU_cleanup_registry();
-		return 2;
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		if (suites[i]()) {
+			fprintf(stderr, "unit: cannot register tests: %s\n",
+				CU_get_error_msg());
+			CU_cleanup_registry();
+			return 2;
+		}
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

@@ -13,6 +13,10 @@ struct unit_test {
 /* Each test file provides one of these; main.c registers them all. */
 int unit_register_ring(void);
 int unit_register_wire(void);
+int unit_register_acpi(void);
+int unit_register_boot(void);
+int unit_register_uart(void);
+int unit_register_hv_cpuid(void);
 
 int unit_add_suite(const char *name, const struct unit_test *tests);
 
