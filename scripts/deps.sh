@@ -11,6 +11,7 @@ pkgs=(
 	clang			# libFuzzer harnesses (make fuzz)
 	libclang-rt-14-dev	# libFuzzer + sanitizer runtimes for clang
 	libcunit1-dev		# unit-test framework
+	libjson-c-dev		# configuration files (hvis-run) and the control protocol
 	linux-headers-amd64	# kbuild for the guest modules (make modules)
 	linux-source-6.1	# checkpatch.pl for the kernel sources
 	qemu-system-x86		# the layer-1 test host (TCG with emulated SVM)
