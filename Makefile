@@ -22,7 +22,7 @@ CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	    -Wmissing-prototypes -Wpointer-arith -Wvla
 GEN      := $(BUILD)/gen
-CPPFLAGS := -Iinclude -Ilib -I$(GEN)
+CPPFLAGS := -I. -Iinclude -Ilib -I$(GEN)
 # Release flavour: what runs in the test host and what users install.
 CFLAGS_REL := $(CSTD) $(WARN) -O2 -g -fno-strict-aliasing
 # Test flavour: every unit test and tool under test runs with ASan + UBSan.
@@ -36,16 +36,15 @@ LIB_SRCS := lib/ring.c lib/guid.c
 # Hypervisor pieces that are plain logic (no /dev/kvm): linked into
 # hvis-run and unit-tested directly.
 HV_LOGIC_SRCS := hypervisor/guest_mem.c hypervisor/acpi.c hypervisor/boot.c \
-		 hypervisor/uart.c hypervisor/hv_cpuid.c
+		 hypervisor/uart.c hypervisor/hv_cpuid.c hypervisor/tlfs.c
 
 # Userspace programs: NAME_SRCS lists each program's own sources; every
 # program links the shared lib/ objects.
-PROGRAMS := hvis-kvmcheck hvis-run
+PROGRAMS := hvis-kvmcheck
 hvis-kvmcheck_SRCS := hypervisor/kvmcheck.c hypervisor/hv_cpuid.c
 hvis-kvmcheck_LIBS :=
-hvis-run_SRCS := hypervisor/main.c hypervisor/vm.c hypervisor/tlfs.c \
-		 $(filter-out hypervisor/hv_cpuid.c,$(HV_LOGIC_SRCS)) hypervisor/hv_cpuid.c
-hvis-run_LIBS := -pthread
+hvis-run_SRCS := hypervisor/main.c hypervisor/vm.c $(HV_LOGIC_SRCS)
+hvis-run_LIBS := -pthread -ljson-c
 
 UNIT_SRCS  := $(wildcard tests/unit/*.c) $(HV_LOGIC_SRCS)
 BENCH_SRCS := tests/bench/ring_bench.c
@@ -80,7 +79,7 @@ all: $(addprefix $(BIN)/,$(PROGRAMS))
 
 $(BUILD)/test/hvis-unit: $(call san_objs,$(UNIT_SRCS) $(LIB_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) -o $@ $^ -lcunit
+	$(CC) $(CFLAGS_SAN) -o $@ $^ -lcunit -pthread
 
 $(BIN)/hvis-bench-ring: $(call rel_objs,$(BENCH_SRCS) $(LIB_SRCS))
 	@mkdir -p $(@D)

@@ -26,6 +26,7 @@ static int (*const suites[])(void) = {
 	unit_register_ring,
 	unit_register_wire,
 	unit_register_hv_cpuid,
+	unit_register_tlfs,
 	unit_register_acpi,
 	unit_register_boot,
 	unit_register_uart,
