@@ -86,13 +86,16 @@ $(BIN)/hvis-bench-ring: $(call rel_objs,$(BENCH_SRCS) $(LIB_SRCS))
 	$(CC) $(CFLAGS_REL) -o $@ $^ -pthread
 
 # libFuzzer harnesses, one per parser of the other side's bytes.
-FUZZERS     := ring
+FUZZERS     := ring tlfs
 FUZZ_CC     ?= clang
 FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -fno-strict-aliasing \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard include/hvis/*.h lib/*.h)
+FUZZ_ring_SRCS := $(LIB_SRCS)
+FUZZ_tlfs_SRCS := hypervisor/tlfs.c
+.SECONDEXPANSION:
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*_SRCS) $(wildcard include/hvis/*.h lib/*.h hypervisor/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -pthread
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 
