@@ -40,7 +40,7 @@ HV_LOGIC_SRCS := hypervisor/guest_mem.c hypervisor/acpi.c hypervisor/boot.c \
 
 # Userspace programs: NAME_SRCS lists each program's own sources; every
 # program links the shared lib/ objects.
-PROGRAMS := hvis-kvmcheck
+PROGRAMS := hvis-kvmcheck hvis-run
 hvis-kvmcheck_SRCS := hypervisor/kvmcheck.c hypervisor/hv_cpuid.c
 hvis-kvmcheck_LIBS :=
 hvis-run_SRCS := hypervisor/main.c hypervisor/vm.c $(HV_LOGIC_SRCS)

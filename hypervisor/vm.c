@@ -376,8 +376,13 @@ static void port_io(struct vcpu *c, uint16_t port, bool out, uint8_t *data,
 
 	memcpy(&val, data, size);
 	if (port >= HVIS_PORT_COM1 && port < HVIS_PORT_COM1 + 8) {
-		for (unsigned int i = 0; i < size; i++)
-			uart_io(vm->uart, port - HVIS_PORT_COM1, out, &data[i]);
+		/* a wide access covers consecutive registers */
+		for (unsigned int i = 0; i < size; i++) {
+			if (port + i < HVIS_PORT_COM1 + 8)
+				uart_io(vm->uart, port + i - HVIS_PORT_COM1, out, &data[i]);
+			else if (!out)
+				data[i] = 0xFF;
+		}
 		return;
 	}
 	if (out) {
@@ -435,15 +440,17 @@ static void handle_io(struct vcpu *c)
 static void handle_msr(struct vcpu *c, bool write)
 {
 	struct kvm_run *run = c->run;
+	uint64_t val = 0;
 	int ret;
 
 	c->msr_exits++;
+
 	if (!tlfs_msr_in_range(run->msr.index))
 		ret = -1;
 	else if (write)
 		ret = tlfs_wrmsr(c->vm->tlfs, c->index, run->msr.index, run->msr.data);
-	else
-		ret = tlfs_rdmsr(c->vm->tlfs, c->index, run->msr.index, &run->msr.data);
+	else if ((ret = tlfs_rdmsr(c->vm->tlfs, c->index, run->msr.index, &val)) == 0)
+		run->msr.data = val;
 	if (ret && c->vm->cfg.verbose)
 		vm_log(c->vm, "vCPU %u: %s MSR %#x%s -> #GP", c->index,
 		       write ? "WRMSR" : "RDMSR", run->msr.index,
@@ -553,8 +560,8 @@ static void *input_main(void *arg)
 			size_t k = uart_receive(vm->uart, buf + done, n - done);
 
 			done += k;
-			if (!k)
-				usleep(1000);	/* the guest drains its FIFO */
+			if (!k)	/* the guest drains its FIFO */
+				uart_wait_can_receive(vm->uart, 100);
 		}
 	}
 	return NULL;
@@ -866,9 +873,10 @@ enum hvis_exit vm_run(struct vm *vm)
 	vm_request_exit(vm, HVIS_EXIT_HOST_ERROR);	/* no-op if already set */
 	pthread_join(vm->timer_thread, NULL);
 	if (vm->input_running) {
-		/* blocked in read(): it ends with the process */
+		/* blocked in read(): cancel it before the UART goes away */
 		pthread_cancel(vm->input_thread);
 		pthread_join(vm->input_thread, NULL);
+		vm->input_running = false;
 	}
 	if (vm->cfg.verbose) {
 		for (unsigned int i = 0; i < vm->nvcpus; i++)
