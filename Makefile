@@ -36,7 +36,8 @@ LIB_SRCS := lib/ring.c lib/guid.c
 # Hypervisor pieces that are plain logic (no /dev/kvm): linked into
 # hvis-run and unit-tested directly.
 HV_LOGIC_SRCS := hypervisor/guest_mem.c hypervisor/acpi.c hypervisor/boot.c \
-		 hypervisor/uart.c hypervisor/hv_cpuid.c hypervisor/tlfs.c
+		 hypervisor/uart.c hypervisor/hv_cpuid.c hypervisor/tlfs.c \
+		 hypervisor/rtc.c
 
 # Userspace programs: NAME_SRCS lists each program's own sources; every
 # program links the shared lib/ objects.

@@ -228,8 +228,16 @@ static int vm_update_routes(struct vm *vm)
 	r = calloc(1, sizeof(*r) + max * sizeof(r->entries[0]));
 	if (!r)
 		return -ENOMEM;
+	/*
+	 * ISA IRQs 0..15 go to the PICs and the IOAPIC pin of the same
+	 * number, except the PIT: KVM raises it on GSI 0, which the MADT's
+	 * override puts on IOAPIC pin 2 (as on PC hardware); GSI 2 is the
+	 * PIC cascade and has no route.
+	 */
 	for (unsigned int gsi = 0; gsi < 24; gsi++) {
-		if (gsi < 16 && gsi != 2) {
+		if (gsi == 2)
+			continue;
+		if (gsi < 16) {
 			r->entries[n].gsi = gsi;
 			r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
 			r->entries[n].u.irqchip.irqchip = gsi < 8 ?
@@ -239,7 +247,7 @@ static int vm_update_routes(struct vm *vm)
 		r->entries[n].gsi = gsi;
 		r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
 		r->entries[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-		r->entries[n++].u.irqchip.pin = gsi;
+		r->entries[n++].u.irqchip.pin = gsi == 0 ? 2 : gsi;
 	}
 	for (unsigned int v = 0; v < vm->nvcpus; v++) {
 		for (unsigned int s = 0; s < HVIS_SINT_COUNT; s++) {
@@ -385,8 +393,20 @@ static void port_io(struct vcpu *c, uint16_t port, bool out, uint8_t *data,
 		}
 		return;
 	}
+	if (port == RTC_PORT_INDEX || port == RTC_PORT_DATA) {
+		pthread_mutex_lock(&vm->dev_lock);
+		for (unsigned int i = 0; i < size; i++)
+			rtc_io(&vm->rtc, port, out, &data[i], time(NULL));
+		pthread_mutex_unlock(&vm->dev_lock);
+		return;
+	}
 	if (out) {
 		switch (port) {
+		case HVIS_PORT_PM1A_EVT + 2:
+			pthread_mutex_lock(&vm->dev_lock);
+			vm->pm1_enable = (uint16_t)val;
+			pthread_mutex_unlock(&vm->dev_lock);
+			return;
 		case HVIS_PORT_HCALL:
 			handle_hypercall_io(c);
 			return;
@@ -412,12 +432,16 @@ static void port_io(struct vcpu *c, uint16_t port, bool out, uint8_t *data,
 		return;		/* writes elsewhere are dropped */
 	}
 	switch (port) {
-	case HVIS_PORT_PM1A_EVT:
-	case HVIS_PORT_PM1A_EVT + 2:
+	case HVIS_PORT_PM1A_EVT:	/* status: no events */
+		val = 0;
+		break;
+	case HVIS_PORT_PM1A_EVT + 2:	/* enable: remembered (global lock) */
+		pthread_mutex_lock(&vm->dev_lock);
+		val = vm->pm1_enable;
+		pthread_mutex_unlock(&vm->dev_lock);
+		break;
 	case HVIS_PORT_PM1A_CNT:
-		val = 0;	/* no events; SCI_EN clear = ACPI mode fixed */
-		if (port == HVIS_PORT_PM1A_CNT)
-			val = 1;	/* SCI_EN: already in ACPI mode */
+		val = 1;	/* SCI_EN: always in ACPI mode (no SMI_CMD) */
 		break;
 	default:
 		val = 0xFFFFFFFFu;	/* nothing there */
@@ -732,6 +756,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->nvcpus = cfg->ncpus;
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	pthread_mutex_init(&vm->route_lock, NULL);
+	pthread_mutex_init(&vm->dev_lock, NULL);
 	pthread_mutex_init(&vm->timer_lock, NULL);
 	{
 		pthread_condattr_t ca;

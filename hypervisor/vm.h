@@ -14,6 +14,7 @@
 
 #include "guest_mem.h"
 #include "hv_cpuid.h"
+#include "rtc.h"
 #include "tlfs.h"
 
 /* hvis-run exit status: how the partition ended. */
@@ -80,6 +81,11 @@ struct vm {
 
 	pthread_t input_thread;
 	bool input_running;
+
+	/* small platform devices, under dev_lock (any vCPU thread) */
+	pthread_mutex_t dev_lock;
+	struct rtc rtc;
+	uint16_t pm1_enable;
 
 	/* ending */
 	pthread_mutex_t exit_lock;
