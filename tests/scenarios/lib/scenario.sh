@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=sh
+#
+# Helpers for scenario scripts (POSIX sh: busybox ash in the test host,
+# /bin/sh on a host that runs scenarios directly). Source it with
+#   . "$HVIS_SCENARIOS/lib/scenario.sh"
+
+# Fail the scenario with a one-line reason (shown in "fail (<why>)").
+hvis_fail() {
+	echo "scenario $HVIS_SCENARIO: $*"
+	printf '%s\n' "$*" >"${HVIS_WHY:-/dev/null}"
+	exit 1
+}
+
+# Fail unless the named environment variables are set.
+hvis_require_env() {
+	for v in "$@"; do
+		eval "val=\${$v:-}"
+		# shellcheck disable=SC2154 # val is set by the eval
+		[ -n "$val" ] || hvis_fail "environment variable $v is not set"
+	done
+}
+
+# hvis_l2_initrd OUT SCRIPT [MODULES]: the layer-2 initramfs with SCRIPT as
+# its /scenario and only MODULES (space-separated) loaded by /init. A cpio
+# archive appended to another overrides its files, so this is the common
+# layer-2 image plus a small overlay made here with busybox cpio.
+hvis_l2_initrd() {
+	_out=$1
+	_dir=$HVIS_WORK/l2-overlay.$$
+	rm -rf "$_dir"
+	mkdir -p "$_dir/etc"
+	cp "$2" "$_dir/scenario"
+	: >"$_dir/etc/hvis-modules"
+	for _m in ${3:-}; do
+		echo "$_m" >>"$_dir/etc/hvis-modules"
+	done
+	(cd "$_dir" && find . | cpio -o -H newc 2>/dev/null) >"$_dir.cpio" ||
+		hvis_fail "cannot build the layer-2 overlay"
+	cat "$HVIS_L2_INITRD" "$_dir.cpio" >"$_out"
+	rm -rf "$_dir" "$_dir.cpio"
+}
+
+# hvis_run_guest NAME EXPECTED_STATUS [hvis-run options...]: boot the
+# layer-2 kernel under hvis-run with $HVIS_WORK/NAME.cpio, its console in
+# $HVIS_WORK/NAME.log (also copied to the layer-2 console port); fails the
+# scenario unless hvis-run exits with EXPECTED_STATUS.
+hvis_run_guest() {
+	_name=$1
+	_want=$2
+	shift 2
+	_log=$HVIS_WORK/$_name.log
+	_rc=0
+	"$HVIS_BIN/hvis-run" --kernel "$HVIS_L2_KERNEL" \
+		--initrd "$HVIS_WORK/$_name.cpio" --console stdio "$@" \
+		</dev/null >"$_log" 2>"$HVIS_WORK/$_name.err" || _rc=$?
+	if [ -n "${HVIS_L2_CONSOLE:-}" ]; then
+		cat "$_log" "$HVIS_WORK/$_name.err" >"$HVIS_L2_CONSOLE" 2>/dev/null
+	fi
+	cat "$HVIS_WORK/$_name.err"
+	grep -E '^hyperv-guest|hvis-l2' "$_log"
+	[ "$_rc" = "$_want" ] ||
+		hvis_fail "hvis-run exit status $_rc, expected $_want$(grep -m1 -E '^hyperv-guest: |hvis-l2-result: fail' "$_log" | sed 's/^/: /')"
+}
