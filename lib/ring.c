@@ -97,7 +97,7 @@ static int load_peer_index(struct hvis_ring *r, u32 *field, u32 *out)
 }
 
 /* Copy out of / into the data area; @pos < size, @len <= size. */
-static void copy_from_ring(const struct hvis_ring *r, u32 pos, void *dst,
+static inline void copy_from_ring(const struct hvis_ring *r, u32 pos, void *dst,
 			   u32 len)
 {
 	u32 first = r->size - pos;
@@ -110,7 +110,7 @@ static void copy_from_ring(const struct hvis_ring *r, u32 pos, void *dst,
 	}
 }
 
-static void copy_to_ring(struct hvis_ring *r, u32 pos, const void *src,
+static inline void copy_to_ring(struct hvis_ring *r, u32 pos, const void *src,
 			 u32 len)
 {
 	u32 first = r->size - pos;
@@ -123,7 +123,7 @@ static void copy_to_ring(struct hvis_ring *r, u32 pos, const void *src,
 	}
 }
 
-static void zero_ring(struct hvis_ring *r, u32 pos, u32 len)
+static inline void zero_ring(struct hvis_ring *r, u32 pos, u32 len)
 {
 	static const u8 zeros[8];
 
