@@ -24,7 +24,6 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <x86intrin.h>
 
 #include "acpi.h"
 #include "boot.h"
@@ -88,11 +87,24 @@ static bool vm_stopping(struct vm *vm)
 
 /* ------------------------------------------------------------ time */
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Reference time runs with this host's CLOCK_MONOTONIC, anchored to the
+ * guest TSC at start-up: the TSC page's scale is the guest TSC's measured
+ * rate, so the guest's reading (TSC x scale) and ours (monotonic) advance
+ * together. No rdtsc here: host TSCs need not be synchronised, and a
+ * nested guest's TSC need not tick with its host's.
+ */
 uint64_t vm_ref_time(struct vm *vm)
 {
-	uint64_t tsc = __rdtsc() + (uint64_t)vm->tsc_offset;
-
-	return tlfs_tsc_to_ref(tsc, vm->tsc_scale);
+	return vm->ref_anchor + (mono_ns() - vm->mono_anchor) / 100u;
 }
 
 static struct timespec mono_after_ref(struct vm *vm, uint64_t deadline)
@@ -111,61 +123,49 @@ static struct timespec mono_after_ref(struct vm *vm, uint64_t deadline)
 	return ts;
 }
 
-static uint64_t mono_ns(void)
+/*
+ * One (guest TSC, monotonic ns) pair: the guest's IA32_TSC read through
+ * KVM (vCPU 0 is not running yet), bracketed by two clock reads; the
+ * tightest of several tries.
+ */
+static int guest_tsc_pair(struct vm *vm, uint64_t *tsc, uint64_t *ns)
 {
-	struct timespec ts;
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m;
+	uint64_t best = UINT64_MAX;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+	for (int i = 0; i < 16; i++) {
+		uint64_t a, b;
 
-/* One (TSC, monotonic ns) pair, bracketed tightly; 0 if never tight. */
-static int tsc_mono_pair(uint64_t *tsc, uint64_t *ns)
-{
-	for (int i = 0; i < 100; i++) {
-		uint64_t a = __rdtsc(), t = mono_ns(), b = __rdtsc();
-
-		if (b - a < 20000) {	/* a few microseconds at most */
-			*tsc = a + (b - a) / 2;
-			*ns = t;
-			return 0;
+		memset(&m, 0, sizeof(m));
+		m.hdr.nmsrs = 1;
+		m.e.index = MSR_IA32_TSC;
+		a = mono_ns();
+		if (ioctl(vm->vcpu[0].fd, KVM_GET_MSRS, &m) != 1)
+			return -1;
+		b = mono_ns();
+		if (b - a < best) {
+			best = b - a;
+			*tsc = m.e.data;
+			*ns = a + (b - a) / 2;
 		}
 	}
-	return -1;
+	return 0;
 }
 
 /*
- * The TSC rate against this host's CLOCK_MONOTONIC, over @ms. The guest's
- * clock must advance with the host's; a kernel's own TSC calibration can
- * be off by a fraction of a percent (seen: +0.19 % inside a TCG test
- * host), so hvis-run measures rather than trusts KVM_GET_TSC_KHZ.
- */
-static uint64_t measure_tsc_hz(unsigned int ms)
-{
-	uint64_t c0, t0, c1, t1;
-	struct timespec d = { 0, (long)ms * 1000000L };
-
-	if (tsc_mono_pair(&c0, &t0))
-		return 0;
-	while (nanosleep(&d, &d) && errno == EINTR)
-		;
-	if (tsc_mono_pair(&c1, &t1) || t1 <= t0 || c1 <= c0)
-		return 0;
-	return (uint64_t)((unsigned __int128)(c1 - c0) * 1000000000u / (t1 - t0));
-}
-
-/*
- * The guest TSC is the host TSC plus a per-vCPU offset KVM keeps (and
- * keeps equal across vCPUs). Read it through the vCPU TSC attribute; on
- * KVMs without it, pair a read of the guest's IA32_TSC with rdtsc.
+ * The guest TSC's rate against CLOCK_MONOTONIC. KVM's figure is the
+ * host kernel's calibration, which can be off by a fraction of a percent
+ * (seen: 0.2 % inside a TCG test host), and a nested guest's TSC need not
+ * even tick with its host's; so measure over 200 ms, and prefer KVM's
+ * figure only when the two agree within 100 ppm.
  */
 static int vm_tsc_setup(struct vm *vm)
 {
-	struct kvm_device_attr attr = {
-		.group = KVM_VCPU_TSC_CTRL,
-		.attr = KVM_VCPU_TSC_OFFSET,
-	};
-	uint64_t offset;
+	struct timespec d = { 0, 200000000L };
+	uint64_t c0, t0, c1, t1, hz, diff;
 	int khz;
 
 	khz = ioctl(vm->vcpu[0].fd, KVM_GET_TSC_KHZ, 0);
@@ -174,35 +174,29 @@ static int vm_tsc_setup(struct vm *vm)
 		return -1;
 	}
 	vm->tsc_hz = (uint64_t)khz * 1000u;
-	{
-		uint64_t hz = measure_tsc_hz(100);
-		uint64_t diff = hz > vm->tsc_hz ? hz - vm->tsc_hz : vm->tsc_hz - hz;
-
-		/* beyond 100 ppm, the measurement wins */
-		if (hz && diff > vm->tsc_hz / 10000) {
+	if (guest_tsc_pair(vm, &c0, &t0)) {
+		vm_log(vm, "reading the guest TSC: %s", strerror(errno));
+		return -1;
+	}
+	while (nanosleep(&d, &d) && errno == EINTR)
+		;
+	if (guest_tsc_pair(vm, &c1, &t1)) {
+		vm_log(vm, "reading the guest TSC: %s", strerror(errno));
+		return -1;
+	}
+	if (c1 > c0 && t1 > t0) {
+		hz = (uint64_t)((unsigned __int128)(c1 - c0) * 1000000000u / (t1 - t0));
+		diff = hz > vm->tsc_hz ? hz - vm->tsc_hz : vm->tsc_hz - hz;
+		if (diff > vm->tsc_hz / 10000) {
 			if (vm->cfg.verbose)
-				vm_log(vm, "TSC: KVM says %llu kHz, measured %llu Hz against CLOCK_MONOTONIC; using the measurement",
-				       (unsigned long long)khz, (unsigned long long)hz);
+				vm_log(vm, "guest TSC: KVM says %d kHz, measured %llu Hz against CLOCK_MONOTONIC; using the measurement",
+				       khz, (unsigned long long)hz);
 			vm->tsc_hz = hz;
 		}
 	}
 	vm->tsc_scale = tlfs_tsc_scale(vm->tsc_hz);
-	attr.addr = (uint64_t)(uintptr_t)&offset;
-	if (ioctl(vm->vcpu[0].fd, KVM_GET_DEVICE_ATTR, &attr) == 0) {
-		vm->tsc_offset = (int64_t)offset;
-	} else {
-		struct {
-			struct kvm_msrs hdr;
-			struct kvm_msr_entry e;
-		} m = { .hdr.nmsrs = 1, .e.index = MSR_IA32_TSC };
-		uint64_t before = __rdtsc();
-
-		if (ioctl(vm->vcpu[0].fd, KVM_GET_MSRS, &m) != 1) {
-			vm_log(vm, "reading the guest TSC: %s", strerror(errno));
-			return -1;
-		}
-		vm->tsc_offset = (int64_t)(m.e.data - (before + (__rdtsc() - before) / 2));
-	}
+	vm->ref_anchor = tlfs_tsc_to_ref(c1, vm->tsc_scale);
+	vm->mono_anchor = t1;
 	return 0;
 }
 

@@ -64,9 +64,9 @@ struct vm {
 	unsigned int nvcpus;
 	struct vcpu vcpu[VM_MAX_VCPUS];
 
-	/* reference time: ((host_tsc + tsc_offset) * scale) >> 64 */
-	int64_t tsc_offset;
-	uint64_t tsc_hz, tsc_scale;
+	/* reference time (100 ns): ref_anchor at CLOCK_MONOTONIC mono_anchor */
+	uint64_t tsc_hz, tsc_scale;	/* guest TSC rate; TSC page scale */
+	uint64_t ref_anchor, mono_anchor;
 
 	/* synthetic timers: one thread, deadlines in reference time */
 	pthread_t timer_thread;

@@ -17,7 +17,7 @@ hvis_l2_initrd "$w/smp.cpio" "$HVIS_SCENARIOS/l2/hyperv-guest.sh"
 {
 	rc=0
 	"$HVIS_BIN/hvis-run" --kernel "$HVIS_L2_KERNEL" --initrd "$w/smp.cpio" \
-		--memory 768 --cpus 4 --console stdio \
+		--memory 768 --cpus 4 --console stdio -v \
 		--append "console=ttyS0 panic=-1 hvis.cpus=4 hvis.direct=1 hvis.then=clock" \
 		</dev/null 2>"$w/smp.err" || rc=$?
 	echo "$rc" >"$w/smp.rc"
