@@ -47,7 +47,11 @@ hvis-kvmcheck_LIBS :=
 hvis-run_SRCS := hypervisor/main.c hypervisor/vm.c $(HV_LOGIC_SRCS)
 hvis-run_LIBS := -pthread -ljson-c
 
-UNIT_SRCS  := $(wildcard tests/unit/*.c) $(HV_LOGIC_SRCS)
+# hvis-vspd's VMBus server: pure logic behind struct vmbus_server_ops.
+VMBUS_SERVER_SRCS := host-vsp/vmbus/server.c host-vsp/vmbus/channel.c \
+		     host-vsp/vmbus/gpadl.c
+
+UNIT_SRCS  := $(wildcard tests/unit/*.c) $(HV_LOGIC_SRCS) $(VMBUS_SERVER_SRCS)
 BENCH_SRCS := tests/bench/ring_bench.c
 
 # ---------------------------------------------------------------- rules
@@ -87,12 +91,14 @@ $(BIN)/hvis-bench-ring: $(call rel_objs,$(BENCH_SRCS) $(LIB_SRCS))
 	$(CC) $(CFLAGS_REL) -o $@ $^ -pthread
 
 # libFuzzer harnesses, one per parser of the other side's bytes.
-FUZZERS     := ring tlfs
+FUZZERS     := ring tlfs vmbus_server
 FUZZ_CC     ?= clang
 FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -fno-strict-aliasing \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_ring_SRCS := $(LIB_SRCS)
 FUZZ_tlfs_SRCS := hypervisor/tlfs.c
+FUZZ_vmbus_server_SRCS := $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
+			  $(wildcard host-vsp/vmbus/*.h)
 .SECONDEXPANSION:
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*_SRCS) $(wildcard include/hvis/*.h lib/*.h hypervisor/*.h)
 	@mkdir -p $(@D)

@@ -30,6 +30,7 @@ static int (*const suites[])(void) = {
 	unit_register_acpi,
 	unit_register_boot,
 	unit_register_uart,
+	unit_register_vmbus_server,
 };
 
 int main(void)
