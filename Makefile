@@ -167,7 +167,7 @@ bench: $(BIN)/hvis-bench-ring
 
 run: deps
 	$(MAKE) all
-	tests/testhost/run-scenarios --show hyperv-cpuid
+	tests/testhost/run-scenarios --show hyperv-cpuid hvis-run-boot
 
 clean: modules_clean
 	find $(BUILD) -mindepth 1 -maxdepth 1 ! -name cache -exec rm -rf {} +
