@@ -11,6 +11,12 @@
  * writes GUEST_OS_ID and reads VP_INDEX and TIME_REF_COUNT. Registers are
  * read from the kvm_run shared-register area (KVM_CAP_SYNC_REGS), never
  * with KVM_GET_REGS. Exit status 0 only if every check holds.
+ *
+ * "hvis-kvmcheck --hold" instead creates an empty VM and keeps it until it
+ * is killed. While any VM exists KVM keeps virtualization enabled on every
+ * CPU; the test host relies on that (tests/testhost/init-l1: enabling and
+ * disabling it on all CPUs, which KVM does when the first VM is created
+ * and the last destroyed, sometimes freezes QEMU TCG's SVM emulation).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -504,11 +510,31 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s [-v] [-t SECONDS] [--no-stimer-direct] [--no-crash-msrs]\n"
+		"       %s --hold\n"
 		"  Check that /dev/kvm supports hvis's Hyper-V emulation and run a\n"
 		"  tiny guest through the CPUID and synthetic-MSR paths.\n"
-		"  -v  also print the whole guest CPUID table\n"
-		"  -t  give up on the guest after SECONDS (default 30)\n",
-		PROG);
+		"  -v      also print the whole guest CPUID table\n"
+		"  -t      give up on the guest after SECONDS (default 30)\n"
+		"  --hold  create an empty VM and keep it until killed, so that KVM\n"
+		"          keeps virtualization enabled on every CPU\n",
+		PROG, PROG);
+}
+
+/* --hold: one empty VM, kept until a signal ends the process. */
+static _Noreturn void hold_vm(void)
+{
+	int kvm_fd, vm_fd;
+
+	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm_fd < 0)
+		fatal("cannot open /dev/kvm: %s (errno %d)", strerror(errno), errno);
+	vm_fd = KIOCTL_INT(kvm_fd, KVM_CREATE_VM, 0);
+	if (vm_fd < 0)
+		fatal("cannot create a VM");
+	printf("%s: holding VM (fd %d) until killed\n", PROG, vm_fd);
+	fflush(stdout);
+	for (;;)
+		pause();
 }
 
 int main(int argc, char **argv)
@@ -518,6 +544,7 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "no-stimer-direct", no_argument, NULL, 'D' },
 		{ "no-crash-msrs", no_argument, NULL, 'C' },
+		{ "hold", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -552,6 +579,8 @@ int main(int argc, char **argv)
 		case 'C':
 			opts.no_crash_msrs = true;
 			break;
+		case 'H':
+			hold_vm();
 		case 'h':
 			usage(stdout);
 			return 0;

@@ -16,6 +16,13 @@ HVIS_CACHE=${HVIS_CACHE:-$HVIS_BUILD/cache}
 HVIS_TESTHOST=${HVIS_TESTHOST:-$HVIS_BUILD/testhost}
 export HVIS_ROOT HVIS_BUILD HVIS_CACHE HVIS_TESTHOST
 
+# Milliseconds since the epoch, and seconds (one decimal) since such a stamp.
+hvis_ms() { echo $(($(date +%s%N) / 1000000)); }
+hvis_secs_since() {
+	local ms=$(($(hvis_ms) - $1))
+	printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100))
+}
+
 hvis_log() {
 	printf 'testhost: %s\n' "$*" >&2
 }
