@@ -104,7 +104,42 @@ static uint64_t mono_ns(void)
  */
 uint64_t vm_ref_time(struct vm *vm)
 {
-	return vm->ref_anchor + (mono_ns() - vm->mono_anchor) / 100u;
+	uint64_t ref, mono;
+
+	pthread_mutex_lock(&vm->time_lock);
+	ref = vm->ref_anchor;
+	mono = vm->mono_anchor;
+	pthread_mutex_unlock(&vm->time_lock);
+	return ref + (mono_ns() - mono) / 100u;
+}
+
+/*
+ * Re-anchor reference time on the guest TSC, read on the vCPU's own
+ * thread between two runs. KVM may move a guest's TSC offset while it
+ * runs (on hosts whose TSC it considers unstable it does so on every
+ * vCPU load), and the guest computes reference time from its TSC; so
+ * before an exit that depends on "now" (a timer programmed, the time
+ * counter read) hvis-run takes the guest's own "now".
+ */
+static void vcpu_sync_time(struct vcpu *c)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m;
+	uint64_t a, b;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	m.e.index = MSR_IA32_TSC;
+	a = mono_ns();
+	if (ioctl(c->fd, KVM_GET_MSRS, &m) != 1)
+		return;
+	b = mono_ns();
+	pthread_mutex_lock(&c->vm->time_lock);
+	c->vm->ref_anchor = tlfs_tsc_to_ref(m.e.data, c->vm->tsc_scale);
+	c->vm->mono_anchor = a + (b - a) / 2;
+	pthread_mutex_unlock(&c->vm->time_lock);
 }
 
 static struct timespec mono_after_ref(struct vm *vm, uint64_t deadline)
@@ -517,7 +552,10 @@ static void handle_msr(struct vcpu *c, bool write)
 	int ret;
 
 	c->msr_exits++;
-
+	if (run->msr.index == HVIS_MSR_TIME_REF_COUNT ||
+	    (run->msr.index >= HVIS_MSR_STIMER0_CONFIG &&
+	     run->msr.index < HVIS_MSR_STIMER0_CONFIG + 2 * HVIS_STIMER_COUNT))
+		vcpu_sync_time(c);
 	if (!tlfs_msr_in_range(run->msr.index))
 		ret = -1;
 	else if (write)
@@ -806,6 +844,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	pthread_mutex_init(&vm->exit_lock, NULL);
 	pthread_mutex_init(&vm->route_lock, NULL);
 	pthread_mutex_init(&vm->dev_lock, NULL);
+	pthread_mutex_init(&vm->time_lock, NULL);
 	pthread_mutex_init(&vm->timer_lock, NULL);
 	{
 		pthread_condattr_t ca;

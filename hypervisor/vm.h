@@ -66,6 +66,7 @@ struct vm {
 
 	/* reference time (100 ns): ref_anchor at CLOCK_MONOTONIC mono_anchor */
 	uint64_t tsc_hz, tsc_scale;	/* guest TSC rate; TSC page scale */
+	pthread_mutex_t time_lock;
 	uint64_t ref_anchor, mono_anchor;
 
 	/* synthetic timers: one thread, deadlines in reference time */

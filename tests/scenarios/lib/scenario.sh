@@ -50,13 +50,17 @@ hvis_run_guest() {
 	_want=$2
 	shift 2
 	_log=$HVIS_WORK/$_name.log
-	_rc=0
-	"$HVIS_BIN/hvis-run" --kernel "$HVIS_L2_KERNEL" \
-		--initrd "$HVIS_WORK/$_name.cpio" --console stdio "$@" \
-		</dev/null >"$_log" 2>"$HVIS_WORK/$_name.err" || _rc=$?
-	if [ -n "${HVIS_L2_CONSOLE:-}" ]; then
-		cat "$_log" "$HVIS_WORK/$_name.err" >"$HVIS_L2_CONSOLE" 2>/dev/null
-	fi
+	_con=${HVIS_L2_CONSOLE:-/dev/null}
+	# the console goes to the log and, live, to the layer-2 console port
+	{
+		_rc=0
+		"$HVIS_BIN/hvis-run" --kernel "$HVIS_L2_KERNEL" \
+			--initrd "$HVIS_WORK/$_name.cpio" --console stdio "$@" \
+			</dev/null 2>"$HVIS_WORK/$_name.err" || _rc=$?
+		echo "$_rc" >"$HVIS_WORK/$_name.rc"
+	} | tee "$_log" >"$_con" 2>/dev/null
+	cat "$HVIS_WORK/$_name.err" >"$_con" 2>/dev/null
+	_rc=$(cat "$HVIS_WORK/$_name.rc")
 	cat "$HVIS_WORK/$_name.err"
 	grep -E '^hyperv-guest|hvis-l2' "$_log"
 	[ "$_rc" = "$_want" ] ||
