@@ -98,7 +98,7 @@ int hv_cpuid_leaf(const struct hv_cpuid_opts *opts, __u32 function,
 		 * EBX: the two hypercalls VMBus needs. AccessPartitionId and
 		 * EnableExtendedHypercalls stay clear.
 		 */
-		out->ebx = HV_CPUID_PRIV_POST_MESSAGES | HV_CPUID_PRIV_SIGNAL_EVENTS;
+		out->ebx = HVIS_PRIV_POST_MESSAGES | HVIS_PRIV_SIGNAL_EVENTS;
 		out->edx = features(opts);
 		break;
 	case HVIS_CPUID_ENLIGHTENMENTS:

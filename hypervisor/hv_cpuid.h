@@ -23,14 +23,6 @@
 
 #define HV_CPUID_DEFAULT_MAX_VPS	64u
 
-/*
- * 0x40000003 EBX (partition privileges, high half): the hypercalls
- * HvPostMessage and HvSignalEvent may be used. Not (yet) in
- * <hvis/tlfs.h>; same bits as Linux's HV_POST_MESSAGES/HV_SIGNAL_EVENTS.
- */
-#define HV_CPUID_PRIV_POST_MESSAGES	(1u << 4)
-#define HV_CPUID_PRIV_SIGNAL_EVENTS	(1u << 5)
-
 struct hv_cpuid_opts {
 	/* 0x40000005 EAX/EBX; 0 means HV_CPUID_DEFAULT_MAX_VPS. */
 	unsigned int max_vps;

@@ -49,6 +49,10 @@
 #define HVIS_PRIV_FREQUENCY_MSRS	(1u << 11)
 #define HVIS_PRIV_TSC_INVARIANT		(1u << 15)
 
+/* 0x40000003 EBX: partition privileges, high half (hypercalls). */
+#define HVIS_PRIV_POST_MESSAGES		(1u << 4)
+#define HVIS_PRIV_SIGNAL_EVENTS		(1u << 5)
+
 /* 0x40000003 EDX: features. */
 #define HVIS_FEAT_XMM_HYPERCALL_INPUT	(1u << 4)
 #define HVIS_FEAT_FREQUENCY_MSRS	(1u << 8)
