@@ -51,7 +51,13 @@ hvis-run_LIBS := -pthread -ljson-c
 VMBUS_SERVER_SRCS := host-vsp/vmbus/server.c host-vsp/vmbus/channel.c \
 		     host-vsp/vmbus/gpadl.c
 
-UNIT_SRCS  := $(wildcard tests/unit/*.c) $(HV_LOGIC_SRCS) $(VMBUS_SERVER_SRCS)
+# hvis-vspd's integration components: VSPs on the VMBus server.
+IC_SRCS := host-vsp/ic/ic.c host-vsp/ic/heartbeat.c host-vsp/ic/shutdown.c \
+	   host-vsp/ic/timesync.c host-vsp/ic/kvp.c host-vsp/ic/vss.c \
+	   host-vsp/ic/utf16.c
+
+UNIT_SRCS  := $(wildcard tests/unit/*.c) $(HV_LOGIC_SRCS) $(VMBUS_SERVER_SRCS) \
+	      $(IC_SRCS)
 BENCH_SRCS := tests/bench/ring_bench.c
 
 # ---------------------------------------------------------------- rules
@@ -91,7 +97,7 @@ $(BIN)/hvis-bench-ring: $(call rel_objs,$(BENCH_SRCS) $(LIB_SRCS))
 	$(CC) $(CFLAGS_REL) -o $@ $^ -pthread
 
 # libFuzzer harnesses, one per parser of the other side's bytes.
-FUZZERS     := ring tlfs vmbus_server
+FUZZERS     := ring tlfs vmbus_server ic
 FUZZ_CC     ?= clang
 FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -fno-strict-aliasing \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -99,6 +105,8 @@ FUZZ_ring_SRCS := $(LIB_SRCS)
 FUZZ_tlfs_SRCS := hypervisor/tlfs.c
 FUZZ_vmbus_server_SRCS := $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
 			  $(wildcard host-vsp/vmbus/*.h)
+FUZZ_ic_SRCS := $(IC_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
+		$(wildcard host-vsp/ic/*.h host-vsp/vmbus/*.h)
 .SECONDEXPANSION:
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*_SRCS) $(wildcard include/hvis/*.h lib/*.h hypervisor/*.h)
 	@mkdir -p $(@D)

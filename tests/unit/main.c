@@ -31,6 +31,7 @@ static int (*const suites[])(void) = {
 	unit_register_boot,
 	unit_register_uart,
 	unit_register_vmbus_server,
+	unit_register_ic,
 };
 
 int main(void)

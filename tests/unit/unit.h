@@ -19,6 +19,7 @@ int unit_register_uart(void);
 int unit_register_hv_cpuid(void);
 int unit_register_tlfs(void);
 int unit_register_vmbus_server(void);
+int unit_register_ic(void);
 
 int unit_add_suite(const char *name, const struct unit_test *tests);
 
