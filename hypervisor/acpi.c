@@ -32,8 +32,9 @@
  * IAPC_BOOT_ARCH: LEGACY_DEVICES (the COM1 16550 is an ISA device not
  * described in the namespace), no 8042 (nothing emulates ports 0x60/0x64
  * apart from the 0xFE reset command, so i8042 must not probe), VGA not
- * present, CMOS RTC not present (no 0x70/0x71 emulation; Linux then skips
- * the rtc_cmos platform device). MSI is not declared unsupported so a
+ * present; the CMOS RTC is present (rtc.c: read-only host time at
+ * 0x70/0x71, century at 0x32), so Linux registers rtc_cmos and reads the
+ * time of day at boot. MSI is not declared unsupported so a
  * future Hyper-V vPCI device can use MSI.
  *
  * MADT: PCAT_COMPAT (in-kernel 8259 pair exists), LAPIC at
@@ -228,7 +229,6 @@ _Static_assert(offsetof(struct acpi_fadt, sleep_control_reg) == 244,
 #define FADT_BA_8042		(1u << 1)
 #define FADT_BA_VGA_NOT_PRESENT	(1u << 2)
 #define FADT_BA_MSI_NOT_SUPP	(1u << 3)
-#define FADT_BA_CMOS_RTC_NOT_PRESENT (1u << 5)
 
 #define FADT_PM1_EVT_LEN	4	/* PM1_STS + PM1_EN, 16 bit each */
 #define FADT_PM1_CNT_LEN	2
@@ -561,10 +561,10 @@ static void build_fadt(uint8_t *buf, const struct acpi_layout *l,
 
 	f.p_lvl2_lat = FADT_C2_UNSUPPORTED;
 	f.p_lvl3_lat = FADT_C3_UNSUPPORTED;
-	/* no throttling (duty width 0), no RTC alarm/century fields */
+	/* no throttling (duty width 0), no RTC alarm fields */
 
-	f.iapc_boot_arch = FADT_BA_LEGACY_DEVICES | FADT_BA_VGA_NOT_PRESENT |
-			   FADT_BA_CMOS_RTC_NOT_PRESENT;
+	f.iapc_boot_arch = FADT_BA_LEGACY_DEVICES | FADT_BA_VGA_NOT_PRESENT;
+	f.century = 0x32;	/* rtc.c keeps the century there */
 	f.flags = FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON |
 		  FADT_F_SLP_BUTTON | FADT_F_FIX_RTC | FADT_F_RESET_REG_SUP;
 

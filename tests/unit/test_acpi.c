@@ -290,13 +290,14 @@ static void test_fadt(void)
 	CU_ASSERT(rd16(f + 96) > 100);
 	CU_ASSERT(rd16(f + 98) > 1000);
 
-	/* IAPC_BOOT_ARCH: legacy ISA devices, no 8042, no VGA, no RTC */
+	/* IAPC_BOOT_ARCH: legacy ISA devices, no 8042, no VGA; a CMOS RTC */
 	boot_arch = rd16(f + 109);
 	CU_ASSERT(boot_arch & (1u << 0));
 	CU_ASSERT_FALSE(boot_arch & (1u << 1));
 	CU_ASSERT(boot_arch & (1u << 2));
 	CU_ASSERT_FALSE(boot_arch & (1u << 3));
-	CU_ASSERT(boot_arch & (1u << 5));
+	CU_ASSERT_FALSE(boot_arch & (1u << 5));
+	CU_ASSERT_EQUAL(f[108], 0x32);	/* CENTURY: the CMOS register */
 
 	/* flags: reset register, no fixed buttons, not hardware-reduced */
 	flags = rd32(f + 112);
