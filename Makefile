@@ -170,8 +170,11 @@ check: deps
 	$(MAKE) test-vm SCENARIO=$(SCENARIO)
 endif
 
-bench: $(BIN)/hvis-bench-ring
+# The ring on this machine, then boot-to-init in the test host: hvis-run
+# against QEMU microvm -enable-kvm (tests/bench/scenarios/, run-bench).
+bench: all $(BIN)/hvis-bench-ring
 	$(BIN)/hvis-bench-ring
+	tests/testhost/run-bench
 
 run: deps
 	$(MAKE) all

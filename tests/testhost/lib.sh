@@ -8,7 +8,12 @@
 #   HVIS_CACHE     downloads and extractions (default $HVIS_BUILD/cache)
 #   HVIS_TESTHOST  generated initramfs files, logs (default $HVIS_BUILD/testhost)
 #   HVIS_KVER      Debian kernel ABI, e.g. 6.1.0-56-amd64 (default: what
-#                  bookworm's linux-image-amd64 depends on)
+#                  bookworm's linux-image-amd64 depends on); layer 1 boots it
+#   HVIS_L2_KVER   kernel ABI of the layer-2 guest (default: HVIS_L2_SUITE's
+#                  linux-image-amd64 if that is set, else HVIS_KVER's)
+#   HVIS_L2_SUITE  suite the layer-2 kernel comes from: bookworm (the
+#                  machine's own apt sources) or bookworm-backports (a
+#                  private apt configuration under $HVIS_CACHE/apt/)
 
 HVIS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HVIS_BUILD=${HVIS_BUILD:-$HVIS_ROOT/build}
@@ -49,6 +54,112 @@ hvis_kver() {
 	fi
 	[ -n "$dep" ] || hvis_die "cannot resolve the kernel from linux-image-amd64; set HVIS_KVER (e.g. 6.1.0-56-amd64)"
 	printf '%s\n' "$dep"
+}
+
+# ---------------------------------------------------------------- suites
+# Other suites than the machine's own (bookworm-backports) are reached with
+# a private apt configuration: a sources list and lists directory under
+# $HVIS_CACHE/apt/SUITE/, never the machine's /etc/apt entries. The mirror
+# is the one the machine already uses for bookworm (deb822 URIs: line of
+# /etc/apt/sources.list.d/*.sources, else a "deb URI bookworm" line of
+# /etc/apt/sources.list); only the suite differs.
+
+# "URI<TAB>KEYRING" of the machine's bookworm mirror (KEYRING may be empty).
+hvis_apt_mirror() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		# deb822: stanzas separated by blank lines; want Types deb and
+		# Suites containing "bookworm" itself.
+		awk '
+		function flush() {
+			if (types ~ /(^| )deb( |$)/ && (" " suites " ") ~ / bookworm / && uri != "" && !done) {
+				print uri "\t" key; done = 1
+			}
+			types = ""; suites = ""; uri = ""; key = ""
+		}
+		/^[ \t]*#/ { next }
+		/^[ \t]*$/ { flush(); next }
+		tolower($1) == "types:" { $1 = ""; types = $0 }
+		tolower($1) == "suites:" { $1 = ""; suites = $0; gsub(/^ +| +$/, "", suites) }
+		tolower($1) == "uris:" { uri = $2 }
+		tolower($1) == "signed-by:" { key = $2 }
+		END { flush() }' "$f"
+	done | head -n1 | grep . && return 0
+	[ -f /etc/apt/sources.list ] &&
+		sed -n 's/^[ \t]*deb[ \t]\+\(\[[^]]*\][ \t]\+\)\{0,1\}\([^ \t]*\)[ \t]\+bookworm[ \t].*/\2\t/p' \
+			/etc/apt/sources.list | head -n1 | grep .
+}
+
+# True if SUITE ($1) is one the machine's apt sources already carry.
+hvis_suite_is_native() {
+	case $1 in
+	"" | bookworm) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+# apt options (one per line, for mapfile) that make apt-get/apt-cache use
+# only SUITE ($1) through the private configuration; creates it and runs
+# "apt-get update" on it when its lists are missing or older than a day.
+hvis_apt_suite_opts() {
+	local suite=$1 dir mirror uri key opts
+	dir=$HVIS_CACHE/apt/$suite
+	mkdir -p "$dir/lists/partial" "$dir/archives/partial" "$dir/sources.list.d"
+	if [ ! -s "$dir/sources.list" ]; then
+		mirror=$(hvis_apt_mirror) ||
+			hvis_die "no bookworm entry in the machine's apt sources to derive the $suite mirror from"
+		uri=${mirror%%$'\t'*}
+		key=${mirror#*$'\t'}
+		printf 'deb %s%s %s main\n' "${key:+[signed-by=$key] }" "$uri" "$suite" >"$dir/sources.list.tmp"
+		mv "$dir/sources.list.tmp" "$dir/sources.list"
+	fi
+	opts=(
+		"-oDir::Etc::sourcelist=$dir/sources.list"
+		"-oDir::Etc::sourceparts=$dir/sources.list.d"
+		"-oDir::State::lists=$dir/lists"
+		"-oDir::Cache::archives=$dir/archives"
+		"-oDir::Cache::pkgcache=$dir/pkgcache.bin"
+		"-oDir::Cache::srcpkgcache=$dir/srcpkgcache.bin"
+		"-oAPT::Sandbox::User=root"
+	)
+	if [ -z "$(find "$dir/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | head -n1)" ]; then
+		hvis_log "apt-get update for $suite (private lists in $dir)"
+		apt-get -qq "${opts[@]}" update >&2 ||
+			hvis_die "apt-get update of $suite failed ($dir/sources.list)"
+	fi
+	printf '%s\n' "${opts[@]}"
+}
+
+# The kernel ABI that SUITE's ($1) linux-image-amd64 depends on.
+hvis_suite_kver() {
+	local suite=$1 opts=() dep
+	if hvis_suite_is_native "$suite"; then
+		HVIS_KVER='' hvis_kver
+		return
+	fi
+	mapfile -t opts < <(hvis_apt_suite_opts "$suite") || return 1
+	[ ${#opts[@]} -gt 0 ] || return 1
+	dep=$(apt-cache "${opts[@]}" depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: linux-image-\([0-9][^ ]*\)$/\1/p' | sort -V | tail -n1)
+	[ -n "$dep" ] || hvis_die "cannot resolve linux-image-amd64 in $suite"
+	printf '%s\n' "$dep"
+}
+
+# The layer-2 guest's kernel ABI (HVIS_L2_KVER, HVIS_L2_SUITE, HVIS_KVER).
+hvis_l2_kver() {
+	if [ -n "${HVIS_L2_KVER:-}" ]; then
+		printf '%s\n' "$HVIS_L2_KVER"
+	elif ! hvis_suite_is_native "${HVIS_L2_SUITE:-}"; then
+		hvis_suite_kver "$HVIS_L2_SUITE"
+	else
+		hvis_kver
+	fi
+}
+
+# Short name of a kernel ABI for labels: 6.12.95+bpo-amd64 -> 6.12.
+hvis_kver_short() {
+	printf '%s\n' "$1" | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p'
 }
 
 # Directory of the extracted kernel package (see fetch-kernel).
