@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# hvis-timeout: 300
+# hvis-timeout: 180
 #
 # Scenario hvis-run-boot: hvis-run runs the unmodified Debian kernel as a
 # Hyper-V guest. One vCPU: the guest boots to init, detects Hyper-V (not KVM),

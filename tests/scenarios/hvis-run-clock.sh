@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# hvis-timeout: 300
+# hvis-timeout: 180
 # hvis-l1-smp: 1
 #
 # Scenario hvis-run-clock: the guest's CLOCK_MONOTONIC advances at the

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# hvis-timeout: 300
+# hvis-timeout: 180
 #
 # Scenario hvis-run-console: a person at hvis-run's console. The guest
 # runs a getty on ttyS0 (COM1); typed input reaches it through the
@@ -29,7 +29,7 @@ wait_for() {
 
 # the typist: what a person would type, as the prompts appear
 (
-	wait_for 'login:' 200 || exit 0
+	wait_for 'login:' 150 || exit 0
 	sleep 1
 	printf 'root\r'
 	wait_for ' # ' 60 || exit 0
