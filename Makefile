@@ -11,6 +11,8 @@
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
+# The last line of `make check` must be the suite's "N passed, N failed".
+MAKEFLAGS += --no-print-directory
 
 BUILD    ?= build
 BIN      := $(BUILD)/bin
