@@ -21,6 +21,7 @@
 
 #include <hvis/vmbus.h>
 #include "vm.h"
+#include "vsp_link.h"
 
 static struct vm the_vm;
 static struct termios saved_tty;
@@ -40,6 +41,8 @@ static void usage(FILE *f)
 	      "      --no-tsc-page        no reference TSC page        (tsc_page: false)\n"
 	      "      --no-crash-msrs      no guest crash MSRs          (crash_msrs: false)\n"
 	      "      --vmbus-max-version MAJOR.MINOR  newest VMBus version offered (vmbus_max_version)\n"
+	      "  -n, --name NAME          partition name               (name, default \"vm\")\n"
+	      "      --vsp SOCKET         attach to hvis-vspd at SOCKET (vsp): VMBus devices\n"
 	      "  -v, --verbose            log exits and refused MSRs\n"
 	      "  -h, --help\n"
 	      "Console: Ctrl-A x stops the VM.\n"
@@ -82,7 +85,9 @@ struct opts {
 	struct vm_config vm;
 	unsigned long long mem_mib;
 	const char *console;
-	char *owned[4];		/* strings from the config file */
+	const char *name;	/* partition name (the VSP service shows it) */
+	const char *vsp;	/* the VSP service's attach socket, or NULL */
+	char *owned[6];		/* strings from the config file */
 };
 
 static int cfg_string(json_object *o, const char *key, const char **out,
@@ -138,6 +143,7 @@ static int load_config(const char *path, struct opts *o)
 	static const char *const known[] = {
 		"memory_mib", "cpus", "kernel", "initrd", "cmdline", "console",
 		"stimer_direct", "tsc_page", "crash_msrs", "vmbus_max_version",
+		"name", "vsp",
 	};
 	json_object *root = json_object_from_file(path), *v;
 	unsigned long long cpus = o->vm.ncpus;
@@ -172,6 +178,8 @@ static int load_config(const char *path, struct opts *o)
 	    cfg_string(root, "initrd", &o->vm.initrd, &o->owned[1]) ||
 	    cfg_string(root, "cmdline", &o->vm.cmdline, &o->owned[2]) ||
 	    cfg_string(root, "console", &o->console, &o->owned[3]) ||
+	    cfg_string(root, "name", &o->name, &o->owned[4]) ||
+	    cfg_string(root, "vsp", &o->vsp, &o->owned[5]) ||
 	    cfg_bool(root, "stimer_direct", &direct) ||
 	    cfg_bool(root, "tsc_page", &tsc) ||
 	    cfg_bool(root, "crash_msrs", &crash))
@@ -196,7 +204,7 @@ out:
 int main(int argc, char **argv)
 {
 	enum { OPT_CONSOLE = 256, OPT_NO_DIRECT, OPT_NO_TSC, OPT_NO_CRASH,
-	       OPT_VMBUS_MAX };
+	       OPT_VMBUS_MAX, OPT_VSP };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
@@ -209,6 +217,8 @@ int main(int argc, char **argv)
 		{ "no-tsc-page", no_argument, NULL, OPT_NO_TSC },
 		{ "no-crash-msrs", no_argument, NULL, OPT_NO_CRASH },
 		{ "vmbus-max-version", required_argument, NULL, OPT_VMBUS_MAX },
+		{ "name", required_argument, NULL, 'n' },
+		{ "vsp", required_argument, NULL, OPT_VSP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -224,6 +234,7 @@ int main(int argc, char **argv)
 	o.vm.ncpus = 1;
 	o.mem_mib = 512;
 	o.console = "stdio";
+	o.name = "vm";
 	hv_cpuid_opts_init(&o.vm.cpuid);
 
 	/* the config file first, whatever its position: flags override it */
@@ -233,7 +244,7 @@ int main(int argc, char **argv)
 				return HVIS_EXIT_USAGE;
 		}
 	}
-	while ((c = getopt_long(argc, argv, "c:m:p:k:i:a:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:m:p:k:i:a:n:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			break;
@@ -278,6 +289,12 @@ int main(int argc, char **argv)
 				fprintf(stderr, "hvis-run: bad VMBus version '%s'\n", optarg);
 				return HVIS_EXIT_USAGE;
 			}
+			break;
+		case 'n':
+			o.name = optarg;
+			break;
+		case OPT_VSP:
+			o.vsp = optarg;
 			break;
 		case 'v':
 			o.vm.verbose = true;
@@ -329,9 +346,20 @@ int main(int argc, char **argv)
 		vm_destroy(&the_vm);
 		return HVIS_EXIT_HOST_ERROR;
 	}
+	if (o.vsp) {
+		struct vsp_link *l = vsp_link_open(&the_vm, o.vsp, o.name);
+
+		if (!l || vsp_link_start(l)) {
+			vsp_link_close(l);
+			vm_destroy(&the_vm);
+			return HVIS_EXIT_HOST_ERROR;
+		}
+		__atomic_store_n(&the_vm.vsp, l, __ATOMIC_RELEASE);
+	}
 	if (pthread_create(&sig_thread, NULL, signal_main, &stop_signals) == 0)
 		pthread_detach(sig_thread);
 	status = vm_run(&the_vm);
+	vsp_link_close(__atomic_exchange_n(&the_vm.vsp, NULL, __ATOMIC_ACQ_REL));
 	vm_destroy(&the_vm);
 	if (status != HVIS_EXIT_POWEROFF)
 		fprintf(stderr, "hvis-run: guest ended: %s (exit status %d)\n",

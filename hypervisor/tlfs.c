@@ -672,6 +672,8 @@ int tlfs_wrmsr(struct tlfs *t, unsigned int vp, uint32_t msr, uint64_t val)
 	pthread_mutex_lock(&t->vp[vp].lock);
 	ret = vp_wrmsr(t, vp, &t->vp[vp], msr, val);
 	pthread_mutex_unlock(&t->vp[vp].lock);
+	if (msr == HVIS_MSR_EOM && t->plat.eom)
+		t->plat.eom(t->plat.opaque, vp);
 	return ret;
 }
 

@@ -53,6 +53,10 @@ struct tlfs_platform {
 	uint64_t (*vp_runtime)(void *opaque, unsigned int vp);
 	/* The guest reported a crash through the crash MSRs. */
 	void (*crash)(void *opaque, unsigned int vp, const uint64_t params[5]);
+	/* The guest wrote EOM on @vp (after its slot was processed). May be
+	 * NULL. Called with no TLFS lock held.
+	 */
+	void (*eom)(void *opaque, unsigned int vp);
 };
 
 /* A handler for messages and events the guest sends on one connection. */

@@ -32,14 +32,12 @@
 #include "platform.h"
 #include "uart.h"
 #include "vm.h"
+#include "vsp_link.h"
 
 #define MSR_IA32_TSC	0x10
 #define SINT_GSI_BASE	24		/* after the 24 IOAPIC pins */
 
-static void vm_log(struct vm *vm, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void vm_log(struct vm *vm, const char *fmt, ...)
+void vm_log(struct vm *vm, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -880,6 +878,13 @@ static int vm_boot(struct vm *vm)
 	return 0;
 }
 
+static void plat_eom(void *opaque, unsigned int vp)
+{
+	struct vm *vm = opaque;
+
+	vsp_link_eom(__atomic_load_n(&vm->vsp, __ATOMIC_ACQUIRE), vp);
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	struct kvm_pit_config pit = { .flags = 0 };
@@ -894,6 +899,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.arm_timer = plat_arm_timer,
 		.vp_runtime = plat_vp_runtime,
 		.crash = plat_crash,
+		.eom = plat_eom,
 	};
 	struct sigaction sa = { .sa_handler = vcpu_kick_handler };
 	int r;

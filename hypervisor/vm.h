@@ -53,6 +53,7 @@ struct vcpu {
 };
 
 struct uart;
+struct vsp_link;
 
 struct vm {
 	struct vm_config cfg;
@@ -61,6 +62,7 @@ struct vm {
 	struct guest_mem mem;
 	struct tlfs *tlfs;
 	struct uart *uart;
+	struct vsp_link *vsp;		/* the VSP service, or NULL */
 	unsigned int nvcpus;
 	struct vcpu vcpu[VM_MAX_VCPUS];
 
@@ -101,6 +103,10 @@ void vm_destroy(struct vm *vm);
 
 /* Ask every vCPU to stop; the first status set wins. Any thread. */
 void vm_request_exit(struct vm *vm, enum hvis_exit status);
+
+/* One "hvis-run: ..." line on stderr. */
+void vm_log(struct vm *vm, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Reference time now (100 ns units), as the guest's TSC page computes it. */
 uint64_t vm_ref_time(struct vm *vm);

@@ -1,0 +1,79 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Layer-2 check, run by the guest's /init as /scenario after it loaded
+# hv_vmbus and hv_utils: VMBus connected to our host at the expected
+# version and the five integration-component devices are bound to
+# hv_utils. Parameters from the guest kernel command line:
+#   hvis.vmbus=M.m    the version hv_vmbus must report (default 5.3)
+#   hvis.then=ACTION  after the checks:
+#     poweroff        (default) /init powers off
+#     wait            stay up for the host: /sbin/poweroff and /sbin/reboot,
+#                     which the kernel runs when hv_utils gets a shutdown
+#                     request, log and then act; prints "hvis-l2: waiting"
+why() {
+	echo "vmbus-guest: $*"
+	printf '%s\n' "$*" >"${HVIS_WHY:-/dev/null}"
+	exit 1
+}
+
+arg() {
+	for w in $(cat /proc/cmdline); do
+		case $w in "hvis.$1="*) echo "${w#*=}"; return ;; esac
+	done
+	echo "$2"
+}
+
+want=$(arg vmbus 5.3)
+then=$(arg then poweroff)
+
+# The five IC classes (Hyper-V's GUIDs, as sysfs prints them).
+ics="57164f39-9115-4e78-ab55-382f3bd5422d heartbeat
+0e0b6031-5213-4934-818b-38d90ced39db shutdown
+9527e630-d0ae-497b-adce-e80ab0175caf timesync
+a9a0f4e7-5a45-4d96-b827-8a841e8c03e6 kvp
+35fa2e29-ea23-4236-96ae-3a6ebacba440 vss"
+
+# hv_vmbus connects at module load; offers may trail by a moment.
+i=0
+while :; do
+	bound=0
+	for d in /sys/bus/vmbus/devices/*; do
+		[ -e "$d/driver" ] || continue
+		[ "$(basename "$(readlink "$d/driver")")" = hv_utils ] && bound=$((bound + 1))
+	done
+	[ "$bound" -ge 5 ] && break
+	i=$((i + 1))
+	[ "$i" -le 60 ] || break
+	sleep 0.5
+done
+
+ver=$(dmesg | sed -n 's/.*Vmbus version:\([0-9]*\.[0-9]*\).*/\1/p' | tail -n1)
+echo "vmbus-guest: VMBus version $ver"
+[ "$ver" = "$want" ] || why "VMBus version '$ver', expected $want"
+
+echo "$ics" | while read -r class name; do
+	found=
+	for d in /sys/bus/vmbus/devices/*; do
+		[ "$(cat "$d/class_id" 2>/dev/null)" = "{$class}" ] || continue
+		drv=$(basename "$(readlink "$d/driver" 2>/dev/null)" 2>/dev/null)
+		echo "vmbus-guest: $name $(basename "$d") relid $(cat "$d/id") driver ${drv:-none}"
+		[ "$drv" = hv_utils ] || why "$name is not bound to hv_utils"
+		found=1
+	done
+	[ -n "$found" ] || why "no $name device"
+done || exit 1
+
+case $then in
+poweroff) ;;
+wait)
+	for a in poweroff reboot; do
+		rm -f "/sbin/$a"
+		printf '#!/bin/sh\necho "hvis-l2: %s requested by the kernel"\nsync\nexec busybox %s -f\n' \
+			"$a" "$a" >"/sbin/$a"
+		chmod 755 "/sbin/$a"
+	done
+	echo "hvis-l2: waiting for the host"
+	while :; do sleep 3600; done ;;
+*) why "unknown hvis.then=$then" ;;
+esac
