@@ -5,7 +5,9 @@
 # hv_vmbus and hv_utils: VMBus connected to our host at the expected
 # version and the five integration-component devices are bound to
 # hv_utils. Parameters from the guest kernel command line:
-#   hvis.vmbus=M.m    the version hv_vmbus must report (default 5.3)
+#   hvis.vmbus=M.m    the version hv_vmbus must report (default 5.3);
+#                     "none": the host offers nothing Linux speaks, so
+#                     loading hv_vmbus (done here, not by /init) must fail
 #   hvis.then=ACTION  after the checks:
 #     poweroff        (default) /init powers off
 #     wait            stay up for the host: /sbin/poweroff and /sbin/reboot,
@@ -34,7 +36,16 @@ ics="57164f39-9115-4e78-ab55-382f3bd5422d heartbeat
 a9a0f4e7-5a45-4d96-b827-8a841e8c03e6 kvp
 35fa2e29-ea23-4236-96ae-3a6ebacba440 vss"
 
+if [ "$want" = none ]; then
+	modprobe hv_vmbus && why "hv_vmbus loaded although no version was agreed"
+	dmesg | grep -m1 -i 'vmbus' || true
+	echo "vmbus-guest: hv_vmbus refused to load, as it should"
+	exit 0
+fi
+
 # hv_vmbus connects at module load; offers may trail by a moment.
+nbound=5
+[ "$(echo "$want" | awk -F. '{ print $1 * 100 + $2 }')" -ge 300 ] || nbound=4
 i=0
 while :; do
 	bound=0
@@ -42,7 +53,7 @@ while :; do
 		[ -e "$d/driver" ] || continue
 		[ "$(basename "$(readlink "$d/driver")")" = hv_utils ] && bound=$((bound + 1))
 	done
-	[ "$bound" -ge 5 ] && break
+	[ "$bound" -ge "$nbound" ] && break
 	i=$((i + 1))
 	[ "$i" -le 60 ] || break
 	sleep 0.5
@@ -52,13 +63,21 @@ ver=$(dmesg | sed -n 's/.*Vmbus version:\([0-9]*\.[0-9]*\).*/\1/p' | tail -n1)
 echo "vmbus-guest: VMBus version $ver"
 [ "$ver" = "$want" ] || why "VMBus version '$ver', expected $want"
 
+# hv_utils' VSS driver refuses hosts older than VMBus 3.0 (Windows 8.1):
+# below that the device is offered but stays unbound.
+vss_driver=hv_utils
+[ "$(echo "$want" | awk -F. '{ print $1 * 100 + $2 }')" -ge 300 ] || vss_driver=
+
 echo "$ics" | while read -r class name; do
 	found=
+	expect=hv_utils
+	[ "$name" = vss ] && expect=$vss_driver
 	for d in /sys/bus/vmbus/devices/*; do
 		[ "$(cat "$d/class_id" 2>/dev/null)" = "{$class}" ] || continue
 		drv=$(basename "$(readlink "$d/driver" 2>/dev/null)" 2>/dev/null)
 		echo "vmbus-guest: $name $(basename "$d") relid $(cat "$d/id") driver ${drv:-none}"
-		[ "$drv" = hv_utils ] || why "$name is not bound to hv_utils"
+		[ "$drv" = "$expect" ] ||
+			why "$name is bound to '${drv:-nothing}', expected '${expect:-nothing}'"
 		found=1
 	done
 	[ -n "$found" ] || why "no $name device"
