@@ -34,6 +34,12 @@
 #define VSPD_MAX_VPS		64u
 /* How long a request to hvis-run may take before the attach is dropped. */
 #define REPLY_WAIT_MS		5000
+/* A time request gives up sooner and is not fatal: a stopped partition
+ * (SIGSTOP, a debugger) must not lose its VSP service. The last answer is
+ * carried forward on CLOCK_MONOTONIC meanwhile.
+ */
+#define TIME_WAIT_MS		500
+#define TIME_FRESH_NS		(1000ull * 1000000ull)
 /* Packets that arrive while we wait for a reply are kept, up to this many. */
 #define DEFER_MAX		1024u
 /* Backlog retry while the guest does not drain its SINT (no EOM seen). */
@@ -72,6 +78,7 @@ struct vspd_partition {
 	int clock_fd;		/* timerfd that fires when the host clock steps */
 
 	uint64_t next_seq;
+	struct hvis_attach_time last_time;	/* at_monotonic_ns 0: none */
 	struct packet *deferred, **deferred_tail;
 	unsigned int ndeferred;
 	bool broken;		/* the link failed inside a callback */
@@ -183,9 +190,12 @@ static int recv_packet(struct vspd_partition *p, struct packet *pk, int *fd,
  * Send a request and wait for its answer of @reply_type, keeping every
  * other packet for later. 0 with the answer's body in @out, or -EPIPE
  * (the link is broken: the attach ends at the next turn of the loop).
+ * With @soft_ms > 0, no answer within @soft_ms is -ETIMEDOUT and not an
+ * error; the late answer is dropped when it comes.
  */
-static int request(struct vspd_partition *p, uint32_t type, const void *body,
-		   uint32_t len, uint32_t reply_type, void *out, uint32_t out_len)
+static int request_ex(struct vspd_partition *p, uint32_t type, const void *body,
+		      uint32_t len, uint32_t reply_type, void *out,
+		      uint32_t out_len, int soft_ms)
 {
 	uint64_t seq = ++p->next_seq;
 
@@ -199,7 +209,11 @@ static int request(struct vspd_partition *p, uint32_t type, const void *body,
 			p->broken = true;
 			return -EPIPE;
 		}
-		n = recv_packet(p, pk, &fd, REPLY_WAIT_MS);
+		n = recv_packet(p, pk, &fd, soft_ms > 0 ? soft_ms : REPLY_WAIT_MS);
+		if (n == -ETIMEDOUT && soft_ms > 0) {
+			free(pk);
+			return -ETIMEDOUT;
+		}
 		if (n <= 0 || fd >= 0) {
 			if (fd >= 0)
 				close(fd);
@@ -231,6 +245,12 @@ static int request(struct vspd_partition *p, uint32_t type, const void *body,
 		p->deferred_tail = &pk->next;
 		p->ndeferred++;
 	}
+}
+
+static int request(struct vspd_partition *p, uint32_t type, const void *body,
+		   uint32_t len, uint32_t reply_type, void *out, uint32_t out_len)
+{
+	return request_ex(p, type, body, len, reply_type, out, out_len, 0);
 }
 
 /* ------------------------------------------------------------ memory */
@@ -397,13 +417,16 @@ static void op_log(void *opaque, enum vmbus_log_level level, const char *msg)
 static void ic_time_now(void *opaque, uint64_t *unix_ns, uint64_t *ref_time)
 {
 	struct vspd_partition *p = opaque;
-	struct hvis_attach_time t = { 0 };
+	struct hvis_attach_time t;
 	struct timespec rt;
-	uint64_t mono;
+	uint64_t mono = loop_now();
 
-	if (request(p, HVIS_ATTACH_TIME, NULL, 0, HVIS_ATTACH_TIME_RESULT,
-		    &t, sizeof(t)))
-		t.at_monotonic_ns = loop_now();
+	if ((!p->last_time.at_monotonic_ns ||
+	     mono - p->last_time.at_monotonic_ns > TIME_FRESH_NS) &&
+	    request_ex(p, HVIS_ATTACH_TIME, NULL, 0, HVIS_ATTACH_TIME_RESULT,
+		       &t, sizeof(t), TIME_WAIT_MS) == 0 && t.at_monotonic_ns)
+		p->last_time = t;
+	t = p->last_time;
 	/* both clocks read together, the reference time carried forward */
 	clock_gettime(CLOCK_REALTIME, &rt);
 	mono = loop_now();
@@ -471,6 +494,12 @@ static void dispatch(struct vspd_partition *p, struct packet *pk)
 		if (len != sizeof(struct hvis_attach_eom))
 			break;
 		vmbus_server_flush(p->srv);
+		return;
+	case HVIS_ATTACH_TIME_RESULT:
+		/* the answer to a time request we stopped waiting for */
+		if (len != sizeof(struct hvis_attach_time) ||
+		    pk->u.h.ah_seq > p->next_seq)
+			break;
 		return;
 	default:
 		break;
