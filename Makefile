@@ -46,7 +46,7 @@ HV_LOGIC_SRCS := hypervisor/guest_mem.c hypervisor/acpi.c hypervisor/boot.c \
 PROGRAMS := hvis-kvmcheck hvis-run
 hvis-kvmcheck_SRCS := hypervisor/kvmcheck.c hypervisor/hv_cpuid.c
 hvis-kvmcheck_LIBS :=
-hvis-run_SRCS := hypervisor/main.c hypervisor/vm.c $(HV_LOGIC_SRCS)
+hvis-run_SRCS := hypervisor/main.c hypervisor/vm.c hypervisor/vsp_link.c $(HV_LOGIC_SRCS)
 hvis-run_LIBS := -pthread -ljson-c
 
 # hvis-vspd's VMBus server: pure logic behind struct vmbus_server_ops.
@@ -58,8 +58,18 @@ IC_SRCS := host-vsp/ic/ic.c host-vsp/ic/heartbeat.c host-vsp/ic/shutdown.c \
 	   host-vsp/ic/timesync.c host-vsp/ic/kvp.c host-vsp/ic/vss.c \
 	   host-vsp/ic/utf16.c
 
+# hvis-vspd (the VSP service of one VM) and hvisctl (its management CLI).
+PROGRAMS += hvis-vspd hvisctl
+hvis-vspd_SRCS := host-vsp/vspd/main.c host-vsp/vspd/loop.c \
+		  host-vsp/vspd/partition.c host-vsp/vspd/control.c \
+		  $(VMBUS_SERVER_SRCS) $(IC_SRCS)
+hvis-vspd_LIBS := -ljson-c
+hvisctl_SRCS := tools/hvisctl/hvisctl.c
+hvisctl_LIBS := -ljson-c
+
 UNIT_SRCS  := $(wildcard tests/unit/*.c) $(HV_LOGIC_SRCS) $(VMBUS_SERVER_SRCS) \
-	      $(IC_SRCS)
+	      $(IC_SRCS) host-vsp/vspd/control.c host-vsp/vspd/loop.c \
+	      host-vsp/vspd/partition.c
 BENCH_SRCS := tests/bench/ring_bench.c
 
 # ---------------------------------------------------------------- rules
@@ -92,14 +102,14 @@ all: $(addprefix $(BIN)/,$(PROGRAMS))
 
 $(BUILD)/test/hvis-unit: $(call san_objs,$(UNIT_SRCS) $(LIB_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) -o $@ $^ -lcunit -pthread
+	$(CC) $(CFLAGS_SAN) -o $@ $^ -lcunit -ljson-c -pthread
 
 $(BIN)/hvis-bench-ring: $(call rel_objs,$(BENCH_SRCS) $(LIB_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_REL) -o $@ $^ -pthread
 
 # libFuzzer harnesses, one per parser of the other side's bytes.
-FUZZERS     := ring tlfs vmbus_server ic
+FUZZERS     := ring tlfs vmbus_server ic control
 FUZZ_CC     ?= clang
 FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -fno-strict-aliasing \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -109,10 +119,14 @@ FUZZ_vmbus_server_SRCS := $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
 			  $(wildcard host-vsp/vmbus/*.h)
 FUZZ_ic_SRCS := $(IC_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
 		$(wildcard host-vsp/ic/*.h host-vsp/vmbus/*.h)
+FUZZ_control_SRCS := host-vsp/vspd/control.c host-vsp/vspd/loop.c \
+		     $(IC_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
+		     $(wildcard host-vsp/vspd/*.h host-vsp/ic/*.h host-vsp/vmbus/*.h)
+FUZZ_control_LIBS := -ljson-c
 .SECONDEXPANSION:
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*_SRCS) $(wildcard include/hvis/*.h lib/*.h hypervisor/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -pthread
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(FUZZ_$*_LIBS) -pthread
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 

@@ -739,6 +739,11 @@ void vspd_partition_accept(struct vspd *d)
 	p->since = loop_now();
 	d->part = p;
 	d->attaches++;
+	d->srv = p->srv;
+	d->ics = p->ics;
+	d->part_name = p->name;
+	d->part_nvps = p->nvps;
+	d->part_since = p->since;
 	vspd_log(d, "partition %s attached: %u VPs, %llu MiB, VMBus up to %u.%u",
 		 p->name, p->nvps, (unsigned long long)(p->mem_size >> 20),
 		 (so.max_version ? so.max_version : vmbus_versions[0]) >> 16,
@@ -754,6 +759,11 @@ void vspd_partition_detach(struct vspd *d, const char *why)
 	if (!p)
 		return;
 	d->part = NULL;
+	d->srv = NULL;
+	d->ics = NULL;
+	d->part_name = NULL;
+	d->part_nvps = 0;
+	d->part_since = 0;
 	vspd_log(d, "partition %s detached: %s", p->name, why);
 	if (d->ctl)
 		vspd_control_notify(d->ctl, "detached", why);
@@ -781,29 +791,4 @@ uint64_t vspd_partition_tick(struct vspd *d)
 		return UINT64_MAX;
 	}
 	return next;
-}
-
-struct vmbus_server *vspd_server(struct vspd *d)
-{
-	return d->part ? d->part->srv : NULL;
-}
-
-struct ic_host *vspd_ics(struct vspd *d)
-{
-	return d->part ? d->part->ics : NULL;
-}
-
-const char *vspd_partition_name(struct vspd *d)
-{
-	return d->part ? d->part->name : NULL;
-}
-
-uint32_t vspd_partition_nvps(struct vspd *d)
-{
-	return d->part ? d->part->nvps : 0;
-}
-
-uint64_t vspd_partition_since(struct vspd *d)
-{
-	return d->part ? d->part->since : 0;
 }

@@ -39,6 +39,16 @@ struct vspd {
 	bool verbose;
 	bool stopping;
 	uint64_t attaches;		/* partitions attached so far */
+
+	/* What the control socket shows of the attached partition; set by
+	 * partition.c at attach, cleared at detach (read through the
+	 * accessors below).
+	 */
+	struct vmbus_server *srv;
+	struct ic_host *ics;
+	const char *part_name;
+	uint32_t part_nvps;
+	uint64_t part_since;		/* monotonic ns */
 };
 
 /* "hvis-vspd[NAME]: ..." on stderr (journald keeps it). */
@@ -46,14 +56,33 @@ void vspd_log(struct vspd *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* The attached partition's VMBus server and ICs; NULL when detached. */
-struct vmbus_server *vspd_server(struct vspd *d);
-struct ic_host *vspd_ics(struct vspd *d);
+static inline struct vmbus_server *vspd_server(const struct vspd *d)
+{
+	return d->srv;
+}
+
+static inline struct ic_host *vspd_ics(const struct vspd *d)
+{
+	return d->ics;
+}
+
 /* The attached partition's name and VP count (NULL / 0 when detached),
  * and the monotonic ns it attached at.
  */
-const char *vspd_partition_name(struct vspd *d);
-uint32_t vspd_partition_nvps(struct vspd *d);
-uint64_t vspd_partition_since(struct vspd *d);
+static inline const char *vspd_partition_name(const struct vspd *d)
+{
+	return d->part_name;
+}
+
+static inline uint32_t vspd_partition_nvps(const struct vspd *d)
+{
+	return d->part_nvps;
+}
+
+static inline uint64_t vspd_partition_since(const struct vspd *d)
+{
+	return d->part_since;
+}
 
 /* partition.c: accept an attach on d->attach_fd; detach. */
 void vspd_partition_accept(struct vspd *d);
@@ -63,7 +92,7 @@ void vspd_partition_detach(struct vspd *d, const char *why);
  */
 uint64_t vspd_partition_tick(struct vspd *d);
 
-/* control.c: the management socket (protocol: docs/vmbus.md). */
+/* control.c: the management socket (docs/control-protocol.md). */
 struct vspd_control *vspd_control_open(struct vspd *d, const char *path);
 void vspd_control_close(struct vspd_control *c);
 /* A partition attached or detached, an IC event (may be NULL). */

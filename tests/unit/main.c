@@ -32,6 +32,8 @@ static int (*const suites[])(void) = {
 	unit_register_uart,
 	unit_register_vmbus_server,
 	unit_register_ic,
+	unit_register_control,
+	unit_register_attach,
 };
 
 int main(void)

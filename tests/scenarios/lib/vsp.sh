@@ -38,3 +38,83 @@ hvis_vspd_stop() {
 	sed 's/^/  /' "$HVIS_WORK/vspd.$1.log"
 	[ "$_alive" = 1 ] || hvis_fail "hvis-vspd $1 died during the scenario"
 }
+
+# hvis_guest_start NAME [hvis-run options...]: boot $HVIS_WORK/NAME.cpio
+# under hvis-run in the background; console in $HVIS_WORK/NAME.log, typed
+# input through the FIFO $HVIS_WORK/NAME.in (hvis_guest_type).
+hvis_guest_start() {
+	_g=$1
+	shift
+	rm -f "$HVIS_WORK/$_g.in" "$HVIS_WORK/$_g.rc"
+	mkfifo "$HVIS_WORK/$_g.in"
+	: >"$HVIS_WORK/$_g.log"
+	(
+		# hold the FIFO open for writing so hvis-run never sees EOF
+		exec 9<>"$HVIS_WORK/$_g.in"
+		_rc=0
+		"$HVIS_BIN/hvis-run" --kernel "$HVIS_L2_KERNEL" \
+			--initrd "$HVIS_WORK/$_g.cpio" --console stdio "$@" \
+			<"$HVIS_WORK/$_g.in" >"$HVIS_WORK/$_g.log" \
+			2>"$HVIS_WORK/$_g.err" || _rc=$?
+		echo "$_rc" >"$HVIS_WORK/$_g.rc"
+	) &
+	echo $! >"$HVIS_WORK/$_g.pid"
+}
+
+# The hvis-run process of a guest (the child of the subshell above).
+hvis_guest_vmm_pid() {
+	pgrep -P "$(cat "$HVIS_WORK/$1.pid")" hvis-run
+}
+
+# hvis_guest_wait NAME TEXT SECS [COUNT]: until TEXT shows COUNT (1) times
+# on the console; fails if the guest ends first or SECS pass.
+hvis_guest_wait() {
+	_t=0
+	while [ "$(grep -c -- "$2" "$HVIS_WORK/$1.log" 2>/dev/null)" -lt "${4:-1}" ]; do
+		if [ -f "$HVIS_WORK/$1.rc" ]; then
+			hvis_guest_show "$1"
+			hvis_fail "the guest ended (hvis-run status $(cat "$HVIS_WORK/$1.rc")) before '$2'"
+		fi
+		_t=$((_t + 1))
+		if [ "$_t" -gt $(($3 * 5)) ]; then
+			hvis_guest_show "$1"
+			hvis_fail "no '$2' on the guest console within $3 s"
+		fi
+		sleep 0.2
+	done
+}
+
+# hvis_guest_type NAME TEXT: one line of console input.
+hvis_guest_type() {
+	printf '%s\r' "$2" >"$HVIS_WORK/$1.in"
+}
+
+# hvis_guest_end NAME EXPECTED SECS: wait for hvis-run to exit with
+# EXPECTED.
+hvis_guest_end() {
+	_t=0
+	while [ ! -f "$HVIS_WORK/$1.rc" ]; do
+		_t=$((_t + 1))
+		if [ "$_t" -gt $(($3 * 5)) ]; then
+			hvis_guest_show "$1"
+			kill "$(hvis_guest_vmm_pid "$1")" 2>/dev/null
+			hvis_fail "hvis-run did not end within $3 s"
+		fi
+		sleep 0.2
+	done
+	hvis_guest_show "$1"
+	[ "$(cat "$HVIS_WORK/$1.rc")" = "$2" ] ||
+		hvis_fail "hvis-run exit status $(cat "$HVIS_WORK/$1.rc"), expected $2"
+}
+
+# The guest's console (to the layer-2 console port) and hvis-run's stderr.
+hvis_guest_show() {
+	cat "$HVIS_WORK/$1.log" >"${HVIS_L2_CONSOLE:-/dev/null}" 2>/dev/null
+	cat "$HVIS_WORK/$1.err" 2>/dev/null
+	grep -E 'hvis-l2|ic-guest' "$HVIS_WORK/$1.log" | sed 's/^/  guest: /'
+}
+
+# hvisctl against the scenario's run directory.
+hvis_ctl() {
+	"$HVIS_BIN/hvisctl" --run-dir "$HVIS_RUN_DIR" "$@"
+}
