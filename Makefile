@@ -194,7 +194,7 @@ bench: all $(BIN)/hvis-bench-ring
 
 run: deps
 	$(MAKE) all
-	tests/testhost/run-scenarios --show hyperv-cpuid hvis-run-boot
+	tests/testhost/run-scenarios --show hyperv-cpuid hvis-run-boot hvis-vmbus-ic
 
 clean: modules_clean
 	find $(BUILD) -mindepth 1 -maxdepth 1 ! -name cache -exec rm -rf {} +

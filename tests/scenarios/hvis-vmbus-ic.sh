@@ -75,7 +75,7 @@ grep -q 'FullyQualifiedDomainName.*hvis-l2' "$w/kvp-auto.txt" ||
 	hvis_fail "KVP auto pool: no host name hvis-l2"
 grep -q 'NetworkAddressIPv4.*192\.0\.2\.10' "$w/kvp-auto.txt" ||
 	hvis_fail "KVP auto pool: no address 192.0.2.10"
-hvis_ctl kvp vm set external hvis-test hello-from-the-host
+hvis_ctl --json kvp vm set external hvis-test hello-from-the-host
 hvis_guest_wait ic 'kvp pool 0 has hvis-test=hello-from-the-host' 30
 
 # --- VSS

@@ -38,7 +38,7 @@ syslogd -O /tmp/messages 2>/dev/null
 
 for a in poweroff reboot; do
 	rm -f "/sbin/$a"
-	printf '#!/bin/sh\necho "hvis-l2: %s requested by the kernel"\nsync\nexec busybox %s -f\n' \
+	printf '#!/bin/sh\necho "hvis-l2: %s requested by the kernel" >/dev/console\nsync\nexec busybox %s -f\n' \
 		"$a" "$a" >"/sbin/$a"
 	chmod 755 "/sbin/$a"
 done
@@ -55,7 +55,9 @@ wait_dmesg() {
 
 if [ "$kvp" = 1 ]; then
 	modprobe dummy || why "modprobe dummy failed"
-	ip link add dummy0 type dummy || why "cannot create dummy0"
+	# the module makes dummy0 itself (numdummies=1)
+	[ -e /sys/class/net/dummy0 ] || ip link add dummy0 type dummy ||
+		why "cannot create dummy0"
 	ip addr add 192.0.2.10/24 dev dummy0
 	ip link set dummy0 up
 	hv_kvp_daemon || why "hv_kvp_daemon did not start"
@@ -70,6 +72,24 @@ if [ "$vss" = 1 ]; then
 	hv_vss_daemon || why "hv_vss_daemon did not start"
 	wait_dmesg 'VSS: userspace daemon ver' "the VSS daemon never connected"
 fi
+
+# kvp_value FILE KEY: the value of KEY in one of hv_kvp_daemon's pool
+# files: records of key[512] value[2048], each a NUL-terminated string
+# (bytes after the NUL are whatever the daemon's buffer held).
+kvp_value() {
+	_n=$(($(wc -c <"$1") / 2560))
+	_i=0
+	while [ "$_i" -lt "$_n" ]; do
+		_k=$(dd if="$1" bs=2560 skip="$_i" count=1 2>/dev/null | head -c 512 |
+			tr '\0' '\n' | head -n1)
+		if [ "$_k" = "$2" ]; then
+			dd if="$1" bs=2560 skip="$_i" count=1 2>/dev/null | tail -c 2048 |
+				tr '\0' '\n' | head -n1
+			return
+		fi
+		_i=$((_i + 1))
+	done
+}
 
 echo "hvis-l2: waiting for the host"
 
@@ -91,9 +111,7 @@ while :; do
 	fi
 	t=$((t + 1))
 	if [ "$kvp" = 1 ] && [ -f /var/lib/hyperv/.kvp_pool_0 ]; then
-		# records: key[512] value[2048], NUL-padded
-		v=$(tr '\0' '\n' </var/lib/hyperv/.kvp_pool_0 | grep -A1 -x 'hvis-test' |
-			sed -n 2p)
+		v=$(kvp_value /var/lib/hyperv/.kvp_pool_0 hvis-test)
 		if [ -n "$v" ] && [ "$v" != "$kvp_seen" ]; then
 			echo "hvis-l2: kvp pool 0 has hvis-test=$v"
 			kvp_seen=$v

@@ -8,11 +8,8 @@
 #   hvis.vmbus=M.m    the version hv_vmbus must report (default 5.3);
 #                     "none": the host offers nothing Linux speaks, so
 #                     loading hv_vmbus (done here, not by /init) must fail
-#   hvis.then=ACTION  after the checks:
-#     poweroff        (default) /init powers off
-#     wait            stay up for the host: /sbin/poweroff and /sbin/reboot,
-#                     which the kernel runs when hv_utils gets a shutdown
-#                     request, log and then act; prints "hvis-l2: waiting"
+#   hvis.then=poweroff  after the checks (the default and only choice;
+#                     ic-guest.sh stays up for the host)
 why() {
 	echo "vmbus-guest: $*"
 	printf '%s\n' "$*" >"${HVIS_WHY:-/dev/null}"
@@ -85,14 +82,5 @@ done || exit 1
 
 case $then in
 poweroff) ;;
-wait)
-	for a in poweroff reboot; do
-		rm -f "/sbin/$a"
-		printf '#!/bin/sh\necho "hvis-l2: %s requested by the kernel"\nsync\nexec busybox %s -f\n' \
-			"$a" "$a" >"/sbin/$a"
-		chmod 755 "/sbin/$a"
-	done
-	echo "hvis-l2: waiting for the host"
-	while :; do sleep 3600; done ;;
 *) why "unknown hvis.then=$then" ;;
 esac

@@ -45,7 +45,7 @@ hvis_vspd_stop() {
 hvis_guest_start() {
 	_g=$1
 	shift
-	rm -f "$HVIS_WORK/$_g.in" "$HVIS_WORK/$_g.rc"
+	rm -f "$HVIS_WORK/$_g.in" "$HVIS_WORK/$_g.rc" "$HVIS_WORK/$_g.vmm"
 	mkfifo "$HVIS_WORK/$_g.in"
 	: >"$HVIS_WORK/$_g.log"
 	(
@@ -55,15 +55,17 @@ hvis_guest_start() {
 		"$HVIS_BIN/hvis-run" --kernel "$HVIS_L2_KERNEL" \
 			--initrd "$HVIS_WORK/$_g.cpio" --console stdio "$@" \
 			<"$HVIS_WORK/$_g.in" >"$HVIS_WORK/$_g.log" \
-			2>"$HVIS_WORK/$_g.err" || _rc=$?
+			2>"$HVIS_WORK/$_g.err" &
+		echo $! >"$HVIS_WORK/$_g.vmm"
+		wait $! || _rc=$?
 		echo "$_rc" >"$HVIS_WORK/$_g.rc"
 	) &
 	echo $! >"$HVIS_WORK/$_g.pid"
 }
 
-# The hvis-run process of a guest (the child of the subshell above).
+# The hvis-run process of a guest.
 hvis_guest_vmm_pid() {
-	pgrep -P "$(cat "$HVIS_WORK/$1.pid")" hvis-run
+	cat "$HVIS_WORK/$1.vmm"
 }
 
 # hvis_guest_wait NAME TEXT SECS [COUNT]: until TEXT shows COUNT (1) times
