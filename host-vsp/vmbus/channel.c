@@ -396,6 +396,13 @@ uint32_t vmbus_device_target_vp(const struct vmbus_device *d)
 	return d->target_vp;
 }
 
+void vmbus_device_ids(const struct vmbus_device *dev, struct hvis_guid *class_id,
+		      struct hvis_guid *instance_id)
+{
+	*class_id = dev->p.class_id;
+	*instance_id = dev->p.instance_id;
+}
+
 struct hvis_ring *vmbus_device_in_ring(struct vmbus_device *d)
 {
 	return d->rings_live ? &d->in : NULL;

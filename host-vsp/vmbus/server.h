@@ -284,6 +284,9 @@ enum vmbus_chan_state vmbus_device_state(const struct vmbus_device *dev);
 uint32_t vmbus_device_relid(const struct vmbus_device *dev);	/* 0 = none */
 uint32_t vmbus_device_connection_id(const struct vmbus_device *dev);
 uint32_t vmbus_device_target_vp(const struct vmbus_device *dev);
+/* The device's class and instance GUIDs (as offered). */
+void vmbus_device_ids(const struct vmbus_device *dev, struct hvis_guid *class_id,
+		      struct hvis_guid *instance_id);
 
 /* The rings while open (NULL otherwise): in = guest->host (we read),
  * out = host->guest (we write).

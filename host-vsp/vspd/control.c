@@ -36,8 +36,6 @@
 #include <json-c/json.h>
 
 #include "lib/guid.h"
-/* Only for dev_ids(): server.h has no accessor for a device's GUIDs. */
-#include "host-vsp/vmbus/server_int.h"
 #include "control.h"
 
 #define CTL_IN_CAP	(CTL_LINE_MAX + 1u)	/* a longest line and its '\n' */
@@ -649,13 +647,6 @@ static json_object *check_overdue(struct ic_dev *ic)
  * The offer's class and instance GUIDs. server.h has no accessor for
  * them yet, so this one function reads the server's internals.
  */
-static void dev_ids(const struct vmbus_device *dev, struct hvis_guid *cls,
-		    struct hvis_guid *inst)
-{
-	*cls = dev->p.class_id;
-	*inst = dev->p.instance_id;
-}
-
 static json_object *chan_json(struct ic_host *h, struct vmbus_device *dev)
 {
 	json_object *o = json_object_new_object();
@@ -669,7 +660,7 @@ static json_object *chan_json(struct ic_host *h, struct vmbus_device *dev)
 	for (unsigned int k = 0; k < IC_KIND_COUNT; k++)
 		if (h && ic_dev_vmbus(ic_host_dev(h, (enum ic_kind)k)) == dev)
 			name = ic_kind_name((enum ic_kind)k);
-	dev_ids(dev, &cls, &inst);
+	vmbus_device_ids(dev, &cls, &inst);
 	jadd(o, "relid", relid ? ju64(relid) : NULL);
 	hvis_guid_format(&cls, g);
 	jadd(o, "class", json_object_new_string(name ? name : g));
