@@ -33,7 +33,7 @@ SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all \
 CFLAGS_SAN := $(CSTD) $(WARN) -O1 -g -fno-strict-aliasing $(SANITIZE)
 
 # ---------------------------------------------------------------- sources
-LIB_SRCS := lib/ring.c lib/guid.c
+LIB_SRCS := lib/ring.c lib/guid.c lib/attach_io.c
 
 # Hypervisor pieces that are plain logic (no /dev/kvm): linked into
 # hvis-run and unit-tested directly.

@@ -16,6 +16,8 @@
 #include <hvis/attach.h>
 #include <hvis/tlfs.h>
 
+#include "attach_io.h"
+
 #include "platform.h"
 #include "vm.h"
 #include "vsp_link.h"
@@ -66,35 +68,12 @@ static uint64_t mono_ns(void)
 static int link_send(struct vsp_link *l, uint32_t type, uint64_t seq,
 		     const void *body, uint32_t len, int fd)
 {
-	struct hvis_attach_hdr h = { .ah_type = type, .ah_len = len, .ah_seq = seq };
-	struct iovec iov[2] = {
-		{ .iov_base = &h, .iov_len = sizeof(h) },
-		{ .iov_base = (void *)body, .iov_len = len },
-	};
-	union {
-		struct cmsghdr c;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
-	ssize_t n;
+	int r;
 
-	if (fd >= 0) {
-		memset(&cm, 0, sizeof(cm));
-		m.msg_control = cm.buf;
-		m.msg_controllen = sizeof(cm.buf);
-		cm.c.cmsg_level = SOL_SOCKET;
-		cm.c.cmsg_type = SCM_RIGHTS;
-		cm.c.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&cm.c), &fd, sizeof(int));
-	}
 	pthread_mutex_lock(&l->send_lock);
-	do
-		n = sendmsg(l->fd, &m, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
+	r = hvis_attach_send(l->fd, type, seq, body, len, fd);
 	pthread_mutex_unlock(&l->send_lock);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == sizeof(h) + len ? 0 : -EIO;
+	return r;
 }
 
 static struct vsp_conn *conn_find_locked(struct vsp_link *l, uint32_t id)
@@ -339,40 +318,23 @@ static void *reader_main(void *arg)
 		uint8_t b[HVIS_ATTACH_MAX_PACKET];
 		uint64_t align;
 	} p;
-	union {
-		struct cmsghdr c;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
 
 	for (;;) {
-		struct iovec iov = { .iov_base = p.b, .iov_len = sizeof(p.b) };
-		struct msghdr m = {
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = cm.buf, .msg_controllen = sizeof(cm.buf),
-		};
-		struct cmsghdr *c;
 		const void *body = p.b + sizeof(p.h);
-		ssize_t n = recvmsg(l->fd, &m, MSG_CMSG_CLOEXEC);
-		int fd = -1, want;
+		int fd, want;
+		ssize_t n = hvis_attach_recv(l->fd, p.b, sizeof(p.b), &fd);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n < 0)
-				vm_log(l->vm, "VSP service: %s", strerror(errno));
+		if (n == 0)
+			break;
+		if (n < 0 && n != -EPROTO) {
+			vm_log(l->vm, "VSP service: %s", strerror((int)-n));
 			break;
 		}
-		for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-			    c->cmsg_len == CMSG_LEN(sizeof(int)) && fd < 0)
-				memcpy(&fd, CMSG_DATA(c), sizeof(int));
-		want = (size_t)n >= sizeof(p.h) ? expected_len(p.h.ah_type) : -1;
-		if (want < 0 || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-		    p.h.ah_len != (uint32_t)want ||
-		    (size_t)n != sizeof(p.h) + (size_t)want ||
+		want = n > 0 ? expected_len(p.h.ah_type) : -1;
+		if (want < 0 || p.h.ah_len != (uint32_t)want ||
 		    (fd >= 0 && p.h.ah_type != HVIS_ATTACH_CONNECT)) {
 			vm_log(l->vm, "VSP service: malformed packet (type %u, %zd bytes): hanging up",
-			       (size_t)n >= sizeof(p.h) ? p.h.ah_type : 0u, n);
+			       n > 0 ? p.h.ah_type : 0u, n);
 			if (fd >= 0)
 				close(fd);
 			break;

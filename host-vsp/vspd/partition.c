@@ -27,6 +27,7 @@
 #include <hvis/attach.h>
 #include <hvis/tlfs.h>
 
+#include "attach_io.h"
 #include "vspd.h"
 
 #define PAGE			4096ull
@@ -93,33 +94,9 @@ struct vspd_partition {
 static int send_packet(struct vspd_partition *p, uint32_t type, uint64_t seq,
 		       const void *body, uint32_t len, int fd)
 {
-	struct hvis_attach_hdr h = { .ah_type = type, .ah_len = len, .ah_seq = seq };
-	struct iovec iov[2] = {
-		{ .iov_base = &h, .iov_len = sizeof(h) },
-		{ .iov_base = (void *)body, .iov_len = len },
-	};
-	union {
-		struct cmsghdr c;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
-	ssize_t n;
-
 	if (p->broken)
 		return -EPIPE;
-	if (fd >= 0) {
-		memset(&cm, 0, sizeof(cm));
-		m.msg_control = cm.buf;
-		m.msg_controllen = sizeof(cm.buf);
-		cm.c.cmsg_level = SOL_SOCKET;
-		cm.c.cmsg_type = SCM_RIGHTS;
-		cm.c.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&cm.c), &fd, sizeof(int));
-	}
-	do
-		n = sendmsg(p->fd, &m, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 || (size_t)n != sizeof(h) + len) {
+	if (hvis_attach_send(p->fd, type, seq, body, len, fd)) {
 		p->broken = true;
 		return -EPIPE;
 	}
@@ -134,15 +111,6 @@ static int send_packet(struct vspd_partition *p, uint32_t type, uint64_t seq,
 static int recv_packet(struct vspd_partition *p, struct packet *pk, int *fd,
 		       int wait_ms)
 {
-	struct iovec iov = { .iov_base = pk->u.b, .iov_len = sizeof(pk->u.b) };
-	union {
-		struct cmsghdr c;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct msghdr m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cm.buf, .msg_controllen = sizeof(cm.buf),
-	};
 	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
 	ssize_t n;
 
@@ -156,32 +124,11 @@ static int recv_packet(struct vspd_partition *p, struct packet *pk, int *fd,
 		if (r == 0)
 			return -ETIMEDOUT;
 	}
-	do
-		n = recvmsg(p->fd, &m, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	n = hvis_attach_recv(p->fd, pk->u.b, sizeof(pk->u.b), fd);
+	if (n == -EPROTO)
+		return -EPROTO;
 	if (n <= 0)
 		return 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i + sizeof(int) <= c->cmsg_len - CMSG_LEN(0); i += sizeof(int)) {
-			int got;
-
-			memcpy(&got, CMSG_DATA(c) + i, sizeof(int));
-			if (*fd < 0)
-				*fd = got;
-			else
-				close(got);
-		}
-	}
-	if ((m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    (size_t)n < sizeof(pk->u.h) ||
-	    pk->u.h.ah_len != (size_t)n - sizeof(pk->u.h)) {
-		if (*fd >= 0)
-			close(*fd);
-		*fd = -1;
-		return -EPROTO;
-	}
 	pk->len = (uint32_t)n;
 	return (int)n;
 }

@@ -21,6 +21,7 @@
 #include <hvis/tlfs.h>
 #include <hvis/vmbus.h>
 
+#include "attach_io.h"
 #include "host-vsp/vspd/vspd.h"
 #include "unit.h"
 
@@ -48,27 +49,7 @@ struct fake_run {
 static int send_pkt(int fd, uint32_t type, uint64_t seq, const void *body,
 		    uint32_t len, int pass_fd)
 {
-	struct hvis_attach_hdr h = { .ah_type = type, .ah_len = len, .ah_seq = seq };
-	struct iovec iov[2] = {
-		{ .iov_base = &h, .iov_len = sizeof(h) },
-		{ .iov_base = (void *)body, .iov_len = len },
-	};
-	union {
-		struct cmsghdr c;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
-
-	if (pass_fd >= 0) {
-		memset(&cm, 0, sizeof(cm));
-		m.msg_control = cm.buf;
-		m.msg_controllen = sizeof(cm.buf);
-		cm.c.cmsg_level = SOL_SOCKET;
-		cm.c.cmsg_type = SCM_RIGHTS;
-		cm.c.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&cm.c), &pass_fd, sizeof(int));
-	}
-	return sendmsg(fd, &m, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	return hvis_attach_send(fd, type, seq, body, len, pass_fd);
 }
 
 static void *fake_main(void *arg)
@@ -78,27 +59,15 @@ static void *fake_main(void *arg)
 		struct hvis_attach_hdr h;
 		uint8_t b[HVIS_ATTACH_MAX_PACKET];
 	} p;
-	union {
-		struct cmsghdr c;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-
 	for (;;) {
-		struct iovec iov = { .iov_base = p.b, .iov_len = sizeof(p.b) };
-		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
-				    .msg_control = cm.buf,
-				    .msg_controllen = sizeof(cm.buf) };
 		const uint8_t *body = p.b + sizeof(p.h);
-		ssize_t n = recvmsg(f->fd, &m, 0);
+		int got;
+		ssize_t n = hvis_attach_recv(f->fd, p.b, sizeof(p.b), &got);
 
 		if (n <= 0)
 			break;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-			int got;
-
-			memcpy(&got, CMSG_DATA(c), sizeof(int));
+		if (got >= 0)
 			close(got);	/* eventfds: not needed here */
-		}
 		pthread_mutex_lock(&f->lock);
 		switch (p.h.ah_type) {
 		case HVIS_ATTACH_CONNECT: {
