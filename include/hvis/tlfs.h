@@ -154,6 +154,7 @@
 #define HVIS_HCALL_SIGNAL_EVENT		0x005Du
 
 /* Result (RAX): status in bits 15:0, reps completed in 43:32. */
+#define HVIS_HC_STATUS_MASK		0xFFFFull
 #define HVIS_STATUS_SUCCESS			0x00u
 #define HVIS_STATUS_INVALID_HYPERCALL_CODE	0x02u
 #define HVIS_STATUS_INVALID_HYPERCALL_INPUT	0x03u

@@ -34,6 +34,25 @@
 #define HVIS_VMBUS_MESSAGE_SINT			2	/* Linux's choice */
 /* SynIC message type VMBus uses for every channel message. */
 #define HVIS_VMBUS_MSGTYPE_CHANNEL		1u
+/*
+ * Connection ids are 24 bits wide (HvPostMessage, HvSignalEvent); zero
+ * names no connection.
+ */
+#define HVIS_VMBUS_CONNID_MAX			0x00FFFFFFu
+_Static_assert(HVIS_VMBUS_CONNID_MAX == HVIS_SIGNAL_CONNID_MASK,
+	       "message and event connection ids have the same width");
+
+/*
+ * From 2.4 on the host signals a channel by setting the event flag whose
+ * number is the channel's relid in the VMBus SINT's flags: relids lie
+ * below 2048. Relid 0 is never offered (flag 0 meant "scan the interrupt
+ * page" before 2.4).
+ */
+#define HVIS_VMBUS_MAX_RELIDS			2048u
+_Static_assert(HVIS_VMBUS_MAX_RELIDS == HVIS_EVENT_FLAGS_COUNT,
+	       "one event flag per relid");
+/* The monitor pages hold 4 trigger groups of 32: monitor ids 0..127. */
+#define HVIS_VMBUS_MONITOR_IDS			128u
 
 /* ------------------------------------------------------------ messages */
 enum hvis_vmbus_msgtype {

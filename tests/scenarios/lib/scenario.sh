@@ -21,8 +21,10 @@ hvis_require_env() {
 	done
 }
 
-# hvis_l2_initrd OUT SCRIPT [MODULES]: the layer-2 initramfs with SCRIPT as
-# its /scenario and only MODULES (space-separated) loaded by /init. A cpio
+# hvis_l2_initrd OUT SCRIPT [MODULES [FILES]]: the layer-2 initramfs with
+# SCRIPT as its /scenario and only MODULES (space-separated) loaded by
+# /init; FILES (space-separated paths, e.g. our own .ko files) are copied
+# into /lib/modules-extra/, where SCRIPT finds them (insmod). A cpio
 # archive appended to another overrides its files, so this is the common
 # layer-2 image plus a small overlay made here with busybox cpio.
 hvis_l2_initrd() {
@@ -34,6 +36,11 @@ hvis_l2_initrd() {
 	: >"$_dir/etc/hvis-modules"
 	for _m in ${3:-}; do
 		echo "$_m" >>"$_dir/etc/hvis-modules"
+	done
+	for _f in ${4:-}; do
+		mkdir -p "$_dir/lib/modules-extra"
+		cp "$_f" "$_dir/lib/modules-extra/" ||
+			hvis_fail "cannot put $_f into the layer-2 overlay"
 	done
 	(cd "$_dir" && find . | cpio -o -H newc 2>/dev/null) >"$_dir.cpio" ||
 		hvis_fail "cannot build the layer-2 overlay"

@@ -1,0 +1,149 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Layer-2 check of our own bus driver, run by the guest's /init as
+# /scenario; /init loads no module (the in-tree hv_vmbus stays out).
+# /lib/modules-extra/hvis_vmbus.ko is loaded with insmod, must connect at
+# the expected version and put the five integration components on the
+# hvis_vmbus bus; it is unloaded (UNLOAD to the host) and loaded again.
+# Parameters from the guest kernel command line:
+#   hvis.vmbus=M.m    the version the host offers (default 5.3)
+#   hvis.cycles=N     load/unload cycles at that version (default 2)
+#   hvis.cap=M.m      then one more load with max_version=M.m, which must
+#                     get exactly that version ("none": skip; default 4.0)
+#   hvis.coexist=1    while hvis_vmbus is loaded (first cycle), the
+#                     in-tree hv_vmbus must fail to load; last, load
+#                     hv_vmbus and check that hvis_vmbus refuses to load
+#                     beside it (default 0)
+ko=/lib/modules-extra/hvis_vmbus.ko
+bus=/sys/bus/hvis_vmbus
+
+say() {
+	echo "hvis-vmbus-guest: $*"
+}
+
+why() {
+	say "$*"
+	printf '%s\n' "$*" >"${HVIS_WHY:-/dev/null}"
+	exit 1
+}
+
+arg() {
+	for w in $(cat /proc/cmdline); do
+		case $w in "hvis.$1="*) echo "${w#*=}"; return ;; esac
+	done
+	echo "$2"
+}
+
+want=$(arg vmbus 5.3)
+cycles=$(arg cycles 2)
+cap=$(arg cap 4.0)
+coexist=$(arg coexist 0)
+
+# The five IC classes (Hyper-V's GUIDs, as sysfs prints them).
+ics="57164f39-9115-4e78-ab55-382f3bd5422d heartbeat
+0e0b6031-5213-4934-818b-38d90ced39db shutdown
+9527e630-d0ae-497b-adce-e80ab0175caf timesync
+a9a0f4e7-5a45-4d96-b827-8a841e8c03e6 kvp
+35fa2e29-ea23-4236-96ae-3a6ebacba440 vss"
+
+[ -f "$ko" ] || why "no $ko in the image"
+built=$(tr '\0' '\n' <"$ko" | sed -n 's/^vermagic=\([^ ]*\).*/\1/p')
+[ "$built" = "$(uname -r)" ] ||
+	why "hvis_vmbus.ko is built for ${built:-an unknown kernel}, this kernel is $(uname -r)"
+grep -q '^hv_vmbus ' /proc/modules && why "hv_vmbus is loaded; the image must not load it"
+# only what happens from here on counts for the final look at dmesg
+boot_lines=$(dmesg | wc -l)
+
+# check VERSION: the bus, its version, the five IC devices.
+check() {
+	[ -d $bus/devices ] || why "no $bus after insmod"
+	v=$(cat $bus/version)
+	say "VMBus version $v"
+	[ "$v" = "$1" ] || why "VMBus version '$v', expected $1"
+	dmesg | grep -q "hvis_vmbus: connected: VMBus version $1," ||
+		why "no 'connected: VMBus version $1' in dmesg"
+	n=$(find $bus/devices/ -mindepth 1 -maxdepth 1 | wc -l)
+	[ "$n" = 5 ] || why "$n devices on the bus, expected 5"
+	echo "$ics" | while read -r class name; do
+		found=
+		for d in "$bus"/devices/*; do
+			[ "$(cat "$d/class_id")" = "$class" ] || continue
+			[ -z "$found" ] || why "two $name devices"
+			found=$d
+		done
+		[ -n "$found" ] || why "no $name device (class $class)"
+		id=$(basename "$found")
+		[ "$(cat "$found/device_id")" = "$id" ] ||
+			why "$name: device_id $(cat "$found/device_id") is not its name $id"
+		[ "$(cat "$found/state")" = offered ] ||
+			why "$name: state $(cat "$found/state")"
+		case $(cat "$found/modalias") in
+		hvis_vmbus:????????????????????????????????) ;;
+		*) why "$name: modalias '$(cat "$found/modalias")'" ;;
+		esac
+		say "$name $id relid $(cat "$found/relid") $(cat "$found/state") $(cat "$found/modalias")"
+	done || exit 1
+	bad=$(cat $bus/bad_host_messages)
+	[ "$bad" = 0 ] || why "$bad bad host messages"
+}
+
+loads=0
+load() {
+	insmod "$ko" "$@" || why "insmod hvis_vmbus $* failed: $(dmesg | grep hvis_vmbus | tail -n1)"
+	loads=$((loads + 1))
+}
+
+unload() {
+	rmmod hvis_vmbus || why "rmmod hvis_vmbus failed"
+	[ ! -e $bus ] || why "$bus is still there after rmmod"
+	n=$(dmesg | grep -c 'hvis_vmbus: disconnected: the host acknowledged UNLOAD')
+	[ "$n" = "$loads" ] || why "$n UNLOAD acknowledgements for $loads loads"
+	say "unloaded ($n UNLOAD acknowledged)"
+}
+
+i=0
+while [ "$i" -lt "$cycles" ]; do
+	i=$((i + 1))
+	say "load $i"
+	load
+	check "$want"
+	if [ "$coexist" = 1 ] && [ "$i" = 1 ]; then
+		if modprobe hv_vmbus 2>/dev/null; then
+			why "hv_vmbus loaded while hvis_vmbus drives VMBus"
+		fi
+		grep -q '^hv_vmbus ' /proc/modules && why "hv_vmbus stayed loaded beside hvis_vmbus"
+		[ "$(cat $bus/version)" = "$want" ] || why "VMBus changed under hvis_vmbus"
+		say "hv_vmbus kept out while hvis_vmbus is loaded"
+	fi
+	unload
+done
+
+if [ "$cap" != none ]; then
+	say "load with max_version=$cap"
+	load max_version="$cap"
+	check "$cap"
+	unload
+fi
+
+if insmod "$ko" max_version=2.3 2>/dev/null; then
+	why "insmod with max_version=2.3 succeeded"
+fi
+dmesg | grep -q 'hvis_vmbus: max_version=2.3' || why "max_version=2.3 refused without a message"
+say "max_version=2.3 refused"
+
+if [ "$coexist" = 1 ]; then
+	modprobe hv_vmbus || why "the in-tree hv_vmbus did not load after hvis_vmbus left"
+	if insmod "$ko" 2>/dev/null; then
+		why "hvis_vmbus loaded beside hv_vmbus"
+	fi
+	dmesg | grep -q 'hvis_vmbus: VMBus is already driven by' ||
+		why "hvis_vmbus refused hv_vmbus without saying why"
+	say "refused beside hv_vmbus: $(dmesg | sed -n 's/.*hvis_vmbus: \(VMBus is already driven by [^;]*\);.*/\1/p' | tail -n1)"
+fi
+
+if dmesg | tail -n +$((boot_lines + 1)) |
+	grep -E 'WARNING|BUG|Call Trace|hvis_vmbus: ignored'; then
+	why "warnings in dmesg"
+fi
+say "all checks passed"
