@@ -664,8 +664,11 @@ static void *vcpu_main(void *arg)
 		case KVM_EXIT_INTR:
 			break;
 		case KVM_EXIT_SHUTDOWN:
-			vm_log(vm, "vCPU %u: triple fault at rip %#llx", c->index,
-			       (unsigned long long)run->s.regs.regs.rip);
+			/* no address: AMD's KVM resets the vCPU before it
+			 * returns (the rip would read 0xfff0); Intel's does
+			 * not, but one message for both
+			 */
+			vm_log(vm, "vCPU %u: triple fault (shutdown)", c->index);
 			vm_request_exit(vm, HVIS_EXIT_TRIPLE_FAULT);
 			break;
 		case KVM_EXIT_SYSTEM_EVENT:
