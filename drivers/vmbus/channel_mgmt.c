@@ -188,6 +188,7 @@ static void hvis_vmbus_on_offer(const void *msg, u32 len)
 	ch = kzalloc(sizeof(*ch), GFP_KERNEL);
 	if (!ch)
 		goto out;
+	hvis_vmbus_chan_setup(ch);
 	ch->offer = *o;
 	ch->relid = o->of_child_relid;
 	ch->state = HVIS_CHAN_OFFERED;
@@ -219,6 +220,8 @@ static void hvis_vmbus_chan_free(struct hvis_vmbus_channel *ch)
 	list_for_each_entry(sub, &c->channels, node)
 		if (sub->primary == ch)
 			sub->primary = NULL;
+	/* no driver holds it open now; a broken ring's work may be queued */
+	cancel_work_sync(&ch->broken_work);
 	c->relids[ch->relid] = NULL;
 	list_del(&ch->node);
 	c->offers--;
@@ -306,13 +309,13 @@ static const struct hvis_vmbus_msg_desc hvis_vmbus_host_msgs[HVIS_CHMSG_COUNT] =
 		hvis_vmbus_on_offers_delivered },
 	[HVIS_CHMSG_OPENCHANNEL_RESULT] = {
 		sizeof(struct hvis_chmsg_open_result), false,
-		hvis_vmbus_on_unasked },
+		hvis_vmbus_on_open_result },
 	[HVIS_CHMSG_GPADL_CREATED] = {
 		sizeof(struct hvis_chmsg_gpadl_created), false,
-		hvis_vmbus_on_unasked },
+		hvis_vmbus_on_gpadl_created },
 	[HVIS_CHMSG_GPADL_TORNDOWN] = {
 		sizeof(struct hvis_chmsg_gpadl_torndown), false,
-		hvis_vmbus_on_unasked },
+		hvis_vmbus_on_gpadl_torndown },
 	/* before 5.0 the response may end before msg_conn_id */
 	[HVIS_CHMSG_VERSION_RESPONSE] = {
 		offsetof(struct hvis_chmsg_version_response, vr_msg_conn_id),

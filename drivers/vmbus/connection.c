@@ -164,7 +164,7 @@ static void hvis_vmbus_isr(void)
 	if (!READ_ONCE(sc->enabled))
 		return;
 	hvis_vmbus_take_message(sc);
-	/* Channel events (the event-flags page) come with channels. */
+	hvis_vmbus_on_events(sc);
 }
 
 /*

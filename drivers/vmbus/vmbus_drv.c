@@ -146,19 +146,65 @@ static int hvis_vmbus_uevent(hvis_uevent_device *dev,
 	return ret;
 }
 
-/* No class drivers yet: no device matches a driver. */
+static bool hvis_guid_is_zero(const struct hvis_guid *g)
+{
+	return !memchr_inv(g->g_bytes, 0, sizeof(g->g_bytes));
+}
+
+/* A driver drives the classes of its list. */
 static int hvis_vmbus_match(struct device *dev, hvis_match_driver *drv)
 {
+	const struct hvis_vmbus_driver *hdrv = to_hvis_vmbus_driver(drv);
+	const struct hvis_vmbus_device *hd = to_hvis_vmbus_device(dev);
+	const struct hvis_guid *g;
+
+	for (g = hdrv->classes; g && !hvis_guid_is_zero(g); g++)
+		if (!memcmp(g->g_bytes, hd->class_id.g_bytes,
+			    sizeof(g->g_bytes)))
+			return 1;
 	return 0;
+}
+
+static int hvis_vmbus_probe(struct device *dev)
+{
+	struct hvis_vmbus_driver *hdrv = to_hvis_vmbus_driver(dev->driver);
+
+	return hdrv->probe ? hdrv->probe(to_hvis_vmbus_device(dev)) : 0;
+}
+
+static void hvis_vmbus_remove(struct device *dev)
+{
+	struct hvis_vmbus_driver *hdrv = to_hvis_vmbus_driver(dev->driver);
+
+	if (hdrv->remove)
+		hdrv->remove(to_hvis_vmbus_device(dev));
 }
 
 static struct bus_type hvis_vmbus_bus = {
 	.name = "hvis_vmbus",
 	.match = hvis_vmbus_match,
+	.probe = hvis_vmbus_probe,
+	.remove = hvis_vmbus_remove,
 	.uevent = hvis_vmbus_uevent,
 	.dev_groups = hvis_vmbus_dev_groups,
 	.bus_groups = hvis_vmbus_bus_groups,
 };
+
+int __hvis_vmbus_driver_register(struct hvis_vmbus_driver *drv,
+				 struct module *owner)
+{
+	drv->driver.name = drv->name;
+	drv->driver.bus = &hvis_vmbus_bus;
+	drv->driver.owner = owner;
+	return driver_register(&drv->driver);
+}
+EXPORT_SYMBOL_GPL(__hvis_vmbus_driver_register);
+
+void hvis_vmbus_driver_unregister(struct hvis_vmbus_driver *drv)
+{
+	driver_unregister(&drv->driver);
+}
+EXPORT_SYMBOL_GPL(hvis_vmbus_driver_unregister);
 
 static void hvis_vmbus_device_release(struct device *dev)
 {
@@ -345,9 +391,15 @@ static int __init hvis_vmbus_init(void)
 	ret = hvis_vmbus_chan_init();
 	if (ret)
 		goto err_conn;
-	ret = hvis_vmbus_synic_init();
+	ret = hvis_vmbus_channel_init();
 	if (ret)
 		goto err_chan;
+	ret = hvis_ic_init();
+	if (ret)
+		goto err_channel;
+	ret = hvis_vmbus_synic_init();
+	if (ret)
+		goto err_ic;
 	ret = hvis_vmbus_connect();
 	if (ret)
 		goto err_synic;
@@ -360,6 +412,10 @@ err_unload:
 	hvis_vmbus_unload();
 err_synic:
 	hvis_vmbus_synic_exit();
+err_ic:
+	hvis_ic_exit();
+err_channel:
+	hvis_vmbus_channel_exit();
 err_chan:
 	hvis_vmbus_chan_exit();
 err_conn:
@@ -379,6 +435,8 @@ static void __exit hvis_vmbus_exit(void)
 {
 	hvis_vmbus_unload();
 	hvis_vmbus_synic_exit();
+	hvis_ic_exit();
+	hvis_vmbus_channel_exit();
 	hvis_vmbus_chan_exit();
 	hvis_vmbus_conn_exit();
 	bus_unregister(&hvis_vmbus_bus);

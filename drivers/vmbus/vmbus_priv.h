@@ -9,6 +9,10 @@
  *   channel_mgmt.c  what the host says about channels: checks every
  *                   message, keeps the relid table, creates and removes
  *                   the devices
+ *   channel.c       the class-driver API (hvis_vmbus.h): GPADLs, opening
+ *                   and closing channels, their rings and events
+ *   ic.c            the integration components' driver: NEGOTIATE and
+ *                   heartbeat in the kernel, /dev/hvis/<service>
  *
  * Host messages travel: SynIC slot (interrupt, any CPU) -> a private copy
  * in the receive queue -> the message worker (ordered), which answers the
@@ -28,6 +32,9 @@
 
 #include <hvis/tlfs.h>
 #include <hvis/vmbus.h>
+
+#include "ring.h"
+#include "hvis_vmbus.h"
 
 /* Host messages copied out of the SynIC, waiting for the message worker. */
 #define HVIS_VMBUS_RXQ_LEN		64
@@ -53,8 +60,6 @@ enum hvis_vmbus_chan_state {
 	HVIS_CHAN_RESCINDED,
 };
 
-struct hvis_vmbus_device;
-
 /* One offer: a primary channel (with a device) or a sub-channel. */
 struct hvis_vmbus_channel {
 	struct list_head node;			/* hvis_vmbus_conn.channels */
@@ -63,17 +68,36 @@ struct hvis_vmbus_channel {
 	enum hvis_vmbus_chan_state state;
 	struct hvis_vmbus_channel *primary;	/* sub-channels only */
 	struct hvis_vmbus_device *dev;		/* primaries: on the bus */
+
+	/* open/close; lock: open_lock (sleeps: host round trips) */
+	struct mutex open_lock;
+	bool open;
+	void *ring_buf;				/* both rings, one GPADL */
+	size_t ring_bytes;
+	u32 ring_gpadl;
+	struct hvis_ring out;			/* we write; lock: out_lock */
+	struct hvis_ring in;			/* we read; lock: in_lock */
+	spinlock_t out_lock;
+	spinlock_t in_lock;
+	hvis_chan_event_fn on_event;
+	void *event_ctx;
+	struct work_struct event_work;
+	struct work_struct broken_work;		/* CLOSECHANNEL after a ring error */
+	atomic_t broken;			/* a ring error: sticky */
+	bool close_sent;			/* lock: open_lock */
+	u64 events;				/* signals from the host */
+	u64 signals;				/* signals to the host */
 };
 
-/* A device on the hvis_vmbus bus: one per primary channel. */
-struct hvis_vmbus_device {
-	struct device dev;
-	struct hvis_vmbus_channel *channel;
-	struct hvis_guid class_id;
-	struct hvis_guid instance_id;
+/* A request waiting for the host's answer (OPENCHANNEL, GPADLs). */
+struct hvis_vmbus_req {
+	struct list_head node;		/* hvis_vmbus_conn.reqs */
+	u32 answer;			/* the message type that answers */
+	u32 key;			/* GPADL handle, or relid */
+	u32 relid;
+	struct completion done;
+	u8 msg[HVIS_MESSAGE_PAYLOAD_MAX];	/* the answer */
 };
-
-#define to_hvis_vmbus_device(d) container_of(d, struct hvis_vmbus_device, dev)
 
 /* Kinds of bad host messages; each is logged once per message type. */
 enum hvis_vmbus_bad {
@@ -129,6 +153,14 @@ struct hvis_vmbus_conn {
 	struct hvis_vmbus_channel **relids;	/* HVIS_VMBUS_MAX_RELIDS */
 	unsigned int offers;			/* live offers */
 
+	/* requests waiting for answers; lock: lock */
+	struct list_head reqs;
+	u32 next_gpadl;
+
+	/* open channels by relid, for the interrupt (RCU) */
+	struct hvis_vmbus_channel __rcu **open_chans;
+	struct workqueue_struct *event_wq;
+
 	/* bad host messages: count, and which were logged */
 	atomic_t bad_msgs;
 	unsigned long bad_logged[BITS_TO_LONGS(HVIS_BAD_KINDS * 32)];
@@ -162,6 +194,21 @@ const char *hvis_vmbus_msg_name(u32 type);
 __printf(3, 4)
 void hvis_vmbus_bad(enum hvis_vmbus_bad kind, u32 type, const char *fmt, ...);
 const char *hvis_vmbus_chan_state_name(const struct hvis_vmbus_channel *ch);
+
+/* channel.c */
+int hvis_vmbus_channel_init(void);
+void hvis_vmbus_channel_exit(void);
+void hvis_vmbus_chan_setup(struct hvis_vmbus_channel *ch);
+void hvis_vmbus_on_events(struct hvis_vmbus_synic *sc);
+bool hvis_vmbus_answer(u32 type, u32 key, u32 relid, const void *msg,
+		       u32 len);
+void hvis_vmbus_on_open_result(const void *msg, u32 len);
+void hvis_vmbus_on_gpadl_created(const void *msg, u32 len);
+void hvis_vmbus_on_gpadl_torndown(const void *msg, u32 len);
+
+/* ic.c */
+int hvis_ic_init(void);
+void hvis_ic_exit(void);
 
 /* vmbus_drv.c */
 int hvis_vmbus_device_add(struct hvis_vmbus_channel *ch);

@@ -14,6 +14,9 @@
 # hv_vmbus and checks that hvis_vmbus refuses to load beside it. Second
 # boot: the host capped to 2.4 (Windows 8), hvis_vmbus gets 2.4.
 # hvis-vspd's log must show each connection and each unload.
+# Every load opens the five IC channels (/dev/hvis/<service>, bound to
+# hvis_ic); KVP negotiates once the guest opens /dev/hvis/kvp; the kernel
+# answers heartbeats (heartbeat period 1 s); every unload closes them.
 set -eu
 . "$HVIS_SCENARIOS/lib/scenario.sh"
 . "$HVIS_SCENARIOS/lib/vsp.sh"
@@ -41,7 +44,7 @@ done
 	hvis_fail "no hvis_vmbus.ko built for the layer-2 kernel $HVIS_L2_KVER (tests/testhost/build-modules $HVIS_L2_KVER)"
 echo "module: $(basename "$ko") for $HVIS_L2_KVER"
 
-hvis_vspd_start vm
+hvis_vspd_start vm --heartbeat-period 1
 hvis_l2_initrd "$HVIS_WORK/g53.cpio" "$HVIS_SCENARIOS/l2/hvis-vmbus-guest.sh" "" "$ko"
 cp "$HVIS_WORK/g53.cpio" "$HVIS_WORK/g24.cpio"
 

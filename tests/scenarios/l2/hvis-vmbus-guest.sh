@@ -11,6 +11,11 @@
 #   hvis.cycles=N     load/unload cycles at that version (default 2)
 #   hvis.cap=M.m      then one more load with max_version=M.m, which must
 #                     get exactly that version ("none": skip; default 4.0)
+#   hvis.host=1       after each load and each unload of the cycles, stop
+#                     and let the host look (hvisctl status, heartbeat):
+#                     print "hvis-vmbus-guest: host check TAG" (TAG open
+#                     or closed) and wait for the console line
+#                     "hvis-host-done" (default 0)
 #   hvis.coexist=1    while hvis_vmbus is loaded (first cycle), the
 #                     in-tree hv_vmbus must fail to load; last, load
 #                     hv_vmbus and check that hvis_vmbus refuses to load
@@ -39,6 +44,7 @@ want=$(arg vmbus 5.3)
 cycles=$(arg cycles 2)
 cap=$(arg cap 4.0)
 coexist=$(arg coexist 0)
+host=$(arg host 0)
 
 # The five IC classes (Hyper-V's GUIDs, as sysfs prints them).
 ics="57164f39-9115-4e78-ab55-382f3bd5422d heartbeat
@@ -86,6 +92,33 @@ check() {
 	done || exit 1
 	bad=$(cat $bus/bad_host_messages)
 	[ "$bad" = 0 ] || why "$bad bad host messages"
+	check_ics
+}
+
+# The IC driver opened the five channels: bound, /dev/hvis/<service>.
+opened=0
+check_ics() {
+	opened=$((opened + 5))
+	n=$(dmesg | grep -c ': [a-z]*: channel open, /dev/hvis/')
+	[ "$n" = "$opened" ] || why "$n IC channels opened in all, expected $opened"
+	for name in heartbeat shutdown timesync kvp vss; do
+		[ -c /dev/hvis/$name ] || why "no /dev/hvis/$name"
+	done
+	for d in "$bus"/devices/*; do
+		[ "$(basename "$(readlink "$d/driver")")" = hvis_ic ] ||
+			why "$(basename "$d") is not bound to hvis_ic"
+	done
+	say "IC channels open: $(cd /dev/hvis && echo *)"
+}
+
+# host_check TAG: the host looks at us (hvis.host=1).
+host_check() {
+	[ "$host" = 1 ] || return 0
+	say "host check $1"
+	while read -r line; do
+		case $line in *hvis-host-done*) return 0 ;; esac
+	done
+	why "the console closed while waiting for the host"
 }
 
 loads=0
@@ -96,6 +129,9 @@ load() {
 
 unload() {
 	rmmod hvis_vmbus || why "rmmod hvis_vmbus failed"
+	[ ! -e /dev/hvis/heartbeat ] || why "/dev/hvis/heartbeat is still there after rmmod"
+	n=$(dmesg | grep -c ': [a-z]*: channel closed')
+	[ "$n" = "$opened" ] || why "$n IC channels closed in all, expected $opened"
 	[ ! -e $bus ] || why "$bus is still there after rmmod"
 	n=$(dmesg | grep -c 'hvis_vmbus: disconnected: the host acknowledged UNLOAD')
 	[ "$n" = "$loads" ] || why "$n UNLOAD acknowledgements for $loads loads"
@@ -116,7 +152,21 @@ while [ "$i" -lt "$cycles" ]; do
 		[ "$(cat $bus/version)" = "$want" ] || why "VMBus changed under hvis_vmbus"
 		say "hv_vmbus kept out while hvis_vmbus is loaded"
 	fi
+	# KVP negotiates only once someone (a daemon) opens /dev/hvis/kvp
+	[ "$(dmesg | grep -c 'hvis_vmbus: kvp: framework')" = "$((i - 1))" ] ||
+		why "KVP negotiated before /dev/hvis/kvp was opened"
+	exec 3<>/dev/hvis/kvp || why "cannot open /dev/hvis/kvp"
+	t=0
+	until [ "$(dmesg | grep -c 'hvis_vmbus: kvp: framework')" = "$i" ]; do
+		t=$((t + 1))
+		[ "$t" -le 20 ] || why "no KVP negotiation after /dev/hvis/kvp was opened"
+		sleep 1
+	done
+	say "KVP negotiated once /dev/hvis/kvp was open: $(dmesg | grep 'hvis_vmbus: kvp: framework' | tail -n1 | sed 's/.*kvp: //')"
+	host_check open
+	exec 3>&-
 	unload
+	host_check closed
 done
 
 if [ "$cap" != none ]; then
@@ -143,7 +193,12 @@ if [ "$coexist" = 1 ]; then
 fi
 
 if dmesg | tail -n +$((boot_lines + 1)) |
-	grep -E 'WARNING|BUG|Call Trace|hvis_vmbus: ignored'; then
+	grep -E 'WARNING|BUG|Call Trace|hvis_vmbus: ignored|hvis_vmbus: [a-z]*: ignored'; then
 	why "warnings in dmesg"
 fi
+# the kernel answered the host's heartbeats (dmesg at each close)
+hb=$(dmesg | sed -n 's/.*heartbeat: channel closed (\([0-9]*\) heartbeats answered).*/\1/p' |
+	awk '{ n += $1 } END { print n + 0 }')
+[ "$hb" -gt 0 ] || why "no heartbeat answered"
+say "$hb heartbeats answered in the kernel"
 say "all checks passed"
