@@ -178,11 +178,6 @@ static uint16_t on_guest_signal(void *opaque, unsigned int vp,
 	return HVIS_STATUS_SUCCESS;
 }
 
-static const struct tlfs_connection link_conn_ops = {
-	.post_message = on_guest_message,
-	.signal_event = on_guest_signal,
-};
-
 /* ------------------------------------------------ service -> hvis-run */
 
 static int bind_ioeventfd(struct vsp_link *l, struct vsp_conn *c, bool assign)
@@ -231,8 +226,8 @@ static void do_connect(struct vsp_link *l, const struct hvis_attach_connect *a,
 		c->ioeventfd = bind_ioeventfd(l, c, true) == 0;
 	if (tlfs_set_connection(l->vm->tlfs, c->id, &(struct tlfs_connection){
 			.opaque = l,
-			.post_message = link_conn_ops.post_message,
-			.signal_event = link_conn_ops.signal_event })) {
+			.post_message = on_guest_message,
+			.signal_event = on_guest_signal })) {
 		vm_log(l->vm, "VSP service: connection %#x: no room", c->id);
 		c->flags = 0;
 		conn_drop_locked(l, c);
