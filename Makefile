@@ -58,18 +58,29 @@ IC_SRCS := host-vsp/ic/ic.c host-vsp/ic/heartbeat.c host-vsp/ic/shutdown.c \
 	   host-vsp/ic/timesync.c host-vsp/ic/kvp.c host-vsp/ic/vss.c \
 	   host-vsp/ic/utf16.c
 
+# The SCSI disk target and the VHD image format: pure logic.
+SCSI_SRCS := host-vsp/storage/scsi.c
+VHD_SRCS := host-vsp/storage/vhd.c
+
+# hvis-vspd's storage: the storvsp protocol, disk images and async I/O
+# (io_uring through liburing, or threads); the SCSI target and the VHD
+# format (SCSI_SRCS, VHD_SRCS) are pure logic with their own tests.
+STORAGE_SRCS = host-vsp/storage/storvsp.c host-vsp/storage/image.c \
+	       host-vsp/storage/aio.c $(SCSI_SRCS) $(VHD_SRCS)
+
 # hvis-vspd (the VSP service of one VM) and hvisctl (its management CLI).
 PROGRAMS += hvis-vspd hvisctl
-hvis-vspd_SRCS := host-vsp/vspd/main.c host-vsp/vspd/loop.c \
-		  host-vsp/vspd/partition.c host-vsp/vspd/control.c \
-		  $(VMBUS_SERVER_SRCS) $(IC_SRCS)
-hvis-vspd_LIBS := -ljson-c
-hvisctl_SRCS := tools/hvisctl/hvisctl.c
+hvis-vspd_SRCS = host-vsp/vspd/main.c host-vsp/vspd/loop.c \
+		 host-vsp/vspd/partition.c host-vsp/vspd/control.c \
+		 host-vsp/vspd/storage.c \
+		 $(VMBUS_SERVER_SRCS) $(IC_SRCS) $(STORAGE_SRCS)
+hvis-vspd_LIBS := -ljson-c -luring -pthread
+hvisctl_SRCS = tools/hvisctl/hvisctl.c $(VHD_SRCS)
 hvisctl_LIBS := -ljson-c
 
 UNIT_SRCS  := $(wildcard tests/unit/*.c) $(HV_LOGIC_SRCS) $(VMBUS_SERVER_SRCS) \
 	      $(IC_SRCS) host-vsp/vspd/control.c host-vsp/vspd/loop.c \
-	      host-vsp/vspd/partition.c
+	      host-vsp/vspd/partition.c host-vsp/vspd/storage.c $(STORAGE_SRCS)
 BENCH_SRCS := tests/bench/ring_bench.c
 
 # ---------------------------------------------------------------- rules
@@ -100,16 +111,16 @@ $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 .PHONY: all
 all: $(addprefix $(BIN)/,$(PROGRAMS))
 
-$(BUILD)/test/hvis-unit: $(call san_objs,$(UNIT_SRCS) $(LIB_SRCS))
+$(BUILD)/test/hvis-unit: $(call san_objs,$(sort $(UNIT_SRCS) $(LIB_SRCS)))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_SAN) -o $@ $^ -lcunit -ljson-c -pthread
+	$(CC) $(CFLAGS_SAN) -o $@ $^ -lcunit -ljson-c -luring -pthread
 
 $(BIN)/hvis-bench-ring: $(call rel_objs,$(BENCH_SRCS) $(LIB_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_REL) -o $@ $^ -pthread
 
 # libFuzzer harnesses, one per parser of the other side's bytes.
-FUZZERS     := ring tlfs vmbus_server ic control
+FUZZERS     := ring tlfs vmbus_server ic control scsi vhd
 FUZZ_CC     ?= clang
 FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -fno-strict-aliasing \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -119,10 +130,13 @@ FUZZ_vmbus_server_SRCS := $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
 			  $(wildcard host-vsp/vmbus/*.h)
 FUZZ_ic_SRCS := $(IC_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
 		$(wildcard host-vsp/ic/*.h host-vsp/vmbus/*.h)
-FUZZ_control_SRCS := host-vsp/vspd/control.c host-vsp/vspd/loop.c \
+FUZZ_control_SRCS = host-vsp/vspd/control.c host-vsp/vspd/loop.c \
+		     host-vsp/vspd/storage.c host-vsp/vspd/partition.c $(STORAGE_SRCS) \
 		     $(IC_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
 		     $(wildcard host-vsp/vspd/*.h host-vsp/ic/*.h host-vsp/vmbus/*.h)
-FUZZ_control_LIBS := -ljson-c
+FUZZ_control_LIBS := -ljson-c -luring
+FUZZ_scsi_SRCS := $(SCSI_SRCS) $(wildcard host-vsp/storage/*.h)
+FUZZ_vhd_SRCS := $(VHD_SRCS) $(wildcard host-vsp/storage/*.h)
 .SECONDEXPANSION:
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*_SRCS) $(wildcard include/hvis/*.h lib/*.h hypervisor/*.h)
 	@mkdir -p $(@D)

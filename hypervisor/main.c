@@ -144,6 +144,8 @@ static int load_config(const char *path, struct opts *o)
 		"memory_mib", "cpus", "kernel", "initrd", "cmdline", "console",
 		"stimer_direct", "tsc_page", "crash_msrs", "vmbus_max_version",
 		"name", "vsp",
+		/* the VSP service's (hvis-vspd --config): devices */
+		"scsi",
 	};
 	json_object *root = json_object_from_file(path), *v;
 	unsigned long long cpus = o->vm.ncpus;

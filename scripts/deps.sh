@@ -12,6 +12,9 @@ pkgs=(
 	libclang-rt-14-dev	# libFuzzer + sanitizer runtimes for clang
 	libcunit1-dev		# unit-test framework
 	libjson-c-dev		# configuration files (hvis-run) and the control protocol
+	liburing-dev		# io_uring for hvis-vspd's disk I/O
+	qemu-utils		# qemu-img: a second VHD implementation to test ours against
+	e2fsprogs		# mke2fs, e2fsck, debugfs: file systems on test disks
 	linux-headers-amd64	# kbuild for the guest modules (make modules)
 	linux-source-6.1	# checkpatch.pl for the kernel sources
 	qemu-system-x86		# the layer-1 test host (TCG with emulated SVM)

@@ -413,6 +413,16 @@ struct hvis_ring *vmbus_device_out_ring(struct vmbus_device *d)
 	return d->rings_live ? &d->out : NULL;
 }
 
+int vmbus_device_ring_pfns(const struct vmbus_device *d, const uint64_t **pfns,
+			   uint32_t *count)
+{
+	if (!d->rings_live || !d->ring_gpadl)
+		return -ENOENT;
+	*pfns = d->ring_gpadl->pfns;
+	*count = d->ring_gpadl->npfn;
+	return 0;
+}
+
 int vmbus_device_send(struct vmbus_device *d, const struct hvis_pkt_desc *desc,
 		      uint32_t hdr_len, const struct hvis_iov *iov,
 		      unsigned int iovcnt)

@@ -293,6 +293,13 @@ void vmbus_device_ids(const struct vmbus_device *dev, struct hvis_guid *class_id
  */
 struct hvis_ring *vmbus_device_in_ring(struct vmbus_device *dev);
 struct hvis_ring *vmbus_device_out_ring(struct vmbus_device *dev);
+/*
+ * The guest pages of the channel's ring GPADL while open (-ENOENT
+ * otherwise): a device that takes guest page numbers in its packets
+ * (storage, network) refuses data buffers that overlap its own rings.
+ */
+int vmbus_device_ring_pfns(const struct vmbus_device *dev,
+			   const uint64_t **pfns, uint32_t *count);
 
 /*
  * hvis_ring_send on the out-ring, then signal the guest if the ring logic

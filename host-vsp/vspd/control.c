@@ -37,6 +37,7 @@
 
 #include "lib/guid.h"
 #include "control.h"
+#include "storage.h"
 
 #define CTL_IN_CAP	(CTL_LINE_MAX + 1u)	/* a longest line and its '\n' */
 #define CTL_ACCEPT_MAX	16			/* accepts per listen event */
@@ -1235,6 +1236,158 @@ static json_object *cmd_timesync_step(struct vspd_ctl_session *s,
 	return ans_ok();
 }
 
+/* ------------------------------------------------------------ disks */
+
+static json_object *disk_json(unsigned int ctrl, const struct storvsp_disk_info *di)
+{
+	json_object *o = json_object_new_object(), *st = json_object_new_object();
+
+	jadd(o, "controller", ju64(ctrl));
+	jadd(o, "lun", ju64(di->lun));
+	jadd(o, "path", jclean(di->path));
+	jadd(o, "format", jstr(di->format));
+	jadd(o, "size", ju64(di->size));
+	jadd(o, "read_only", json_object_new_boolean(di->read_only));
+	jadd(o, "serial", jclean(di->serial));
+	jadd(st, "reads", ju64(di->st.reads));
+	jadd(st, "writes", ju64(di->st.writes));
+	jadd(st, "flushes", ju64(di->st.flushes));
+	jadd(st, "unmaps", ju64(di->st.unmaps));
+	jadd(st, "other_commands", ju64(di->st.others));
+	jadd(st, "bytes_read", ju64(di->st.bytes_read));
+	jadd(st, "bytes_written", ju64(di->st.bytes_written));
+	jadd(st, "errors", ju64(di->st.errors));
+	jadd(st, "in_flight", ju64(di->st.in_flight));
+	jadd(o, "stats", st);
+	return o;
+}
+
+static json_object *cmd_disks(struct vspd_ctl_session *s, json_object *req,
+			      json_object *id)
+{
+	struct vspd_storage *st = s->c->d->storage;
+	json_object *a = ans_ok(), *ctrls = json_object_new_array();
+	struct storvsp_disk_info *info;
+
+	(void)req;
+	(void)id;
+	info = calloc(HVIS_VSTOR_MAX_LUNS, sizeof(*info));
+	for (unsigned int i = 0; st && info && i < VSPD_MAX_SCSI; i++) {
+		struct storvsp *c = vspd_storage_ctrl(st, i);
+		json_object *o, *disks;
+		unsigned int n;
+		uint16_t v;
+
+		if (!c)
+			continue;
+		o = json_object_new_object();
+		disks = json_object_new_array();
+		v = storvsp_version(c);
+		jadd(o, "controller", ju64(i));
+		if (v) {
+			char ver[8];
+
+			snprintf(ver, sizeof(ver), "%u.%u", v >> 8, v & 0xFF);
+			jadd(o, "protocol", jstr(ver));
+		} else {
+			jadd(o, "protocol", NULL);
+		}
+		jadd(o, "ready", json_object_new_boolean(storvsp_ready(c)));
+		jadd(o, "channels_open", ju64(storvsp_channels_open(c)));
+		n = storvsp_disks(c, info, HVIS_VSTOR_MAX_LUNS);
+		for (unsigned int k = 0; k < n && k < HVIS_VSTOR_MAX_LUNS; k++)
+			json_object_array_add(disks, disk_json(i, &info[k]));
+		jadd(o, "disks", disks);
+		json_object_array_add(ctrls, o);
+	}
+	free(info);
+	jadd(a, "io_engine", st ? jstr(vspd_storage_engine(st)) : NULL);
+	jadd(a, "controllers", ctrls);
+	return a;
+}
+
+static json_object *cmd_disk_add(struct vspd_ctl_session *s, json_object *req,
+				 json_object *id)
+{
+	struct storvsp_disk_cfg cfg = { .format = IMG_FORMAT_AUTO };
+	struct vspd_storage *st = s->c->d->storage;
+	const char *fmt = NULL;
+	uint64_t ctrl = 0, lun = 0;
+	bool have_ctrl, have_lun;
+	json_object *e;
+	char err[512], spec[32];
+	int rc;
+
+	(void)id;
+	if (!st)
+		return ans_err("no storage in this service");
+	if ((e = arg_str(req, "path", true, &cfg.path)) ||
+	    (e = arg_str(req, "format", false, &fmt)) ||
+	    (e = arg_str(req, "serial", false, &cfg.serial)) ||
+	    (e = arg_bool(req, "read_only", &cfg.read_only)) ||
+	    (e = arg_uint(req, "controller", VSPD_MAX_SCSI - 1, &have_ctrl, &ctrl)) ||
+	    (e = arg_uint(req, "lun", HVIS_VSTOR_MAX_LUNS - 1, &have_lun, &lun)))
+		return e;
+	if (fmt && strcmp(fmt, "auto") && strcmp(fmt, "raw") && strcmp(fmt, "vhd"))
+		return ans_err("\"format\" must be auto, raw or vhd");
+	if (fmt)
+		cfg.format = !strcmp(fmt, "raw") ? IMG_FORMAT_RAW :
+			     !strcmp(fmt, "vhd") ? IMG_FORMAT_VHD : IMG_FORMAT_AUTO;
+	if (cfg.serial && strlen(cfg.serial) > 64)
+		return ans_err("\"serial\" is at most 64 characters");
+	if (!have_lun) {
+		/* the spec parser picks the next free LUN */
+		char *full;
+		size_t n = strlen(cfg.path) + 64;
+
+		if (strchr(cfg.path, ','))
+			return ans_err("give \"lun\" for a path with a comma");
+		full = malloc(n);
+		if (!full)
+			return ans_err("out of memory");
+		snprintf(full, n, "%s,controller=%llu%s%s", cfg.path,
+			 (unsigned long long)ctrl, cfg.read_only ? ",ro" : "",
+			 fmt ? (cfg.format == IMG_FORMAT_RAW ? ",format=raw" :
+				cfg.format == IMG_FORMAT_VHD ? ",format=vhd" : "") : "");
+		rc = vspd_storage_add_spec(st, full, err, sizeof(err));
+		free(full);
+	} else {
+		cfg.lun = (unsigned int)lun;
+		rc = vspd_storage_add(st, (unsigned int)ctrl, &cfg, err, sizeof(err));
+	}
+	if (rc)
+		return ans_err("%s", err);
+	snprintf(spec, sizeof(spec), "scsi%llu", (unsigned long long)ctrl);
+	vspd_control_notify(s->c, "disk added", spec);
+	return ans_ok();
+}
+
+static json_object *cmd_disk_remove(struct vspd_ctl_session *s,
+				    json_object *req, json_object *id)
+{
+	struct vspd_storage *st = s->c->d->storage;
+	uint64_t ctrl = 0, lun = 0;
+	bool have_ctrl, have_lun;
+	json_object *e;
+	char err[128], what[48];
+
+	(void)id;
+	if (!st)
+		return ans_err("no storage in this service");
+	if ((e = arg_uint(req, "controller", VSPD_MAX_SCSI - 1, &have_ctrl, &ctrl)) ||
+	    (e = arg_uint(req, "lun", HVIS_VSTOR_MAX_LUNS - 1, &have_lun, &lun)))
+		return e;
+	if (!have_lun)
+		return ans_err("missing \"lun\"");
+	if (vspd_storage_remove(st, (unsigned int)ctrl, (unsigned int)lun, err,
+				sizeof(err)))
+		return ans_err("%s", err);
+	snprintf(what, sizeof(what), "scsi%llu lun %llu", (unsigned long long)ctrl,
+		 (unsigned long long)lun);
+	vspd_control_notify(s->c, "disk removed", what);
+	return ans_ok();
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 typedef json_object *(*ctl_fn)(struct vspd_ctl_session *s, json_object *req,
@@ -1259,6 +1412,9 @@ static const struct ctl_cmd {
 	{ "vss-status",		true,	cmd_vss_status },
 	{ "timesync",		true,	cmd_timesync },
 	{ "timesync-step",	true,	cmd_timesync_step },
+	{ "disks",		false,	cmd_disks },
+	{ "disk-add",		false,	cmd_disk_add },
+	{ "disk-remove",	false,	cmd_disk_remove },
 };
 
 static json_object *cmd_help(struct vspd_ctl_session *s, json_object *req,

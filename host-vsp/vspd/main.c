@@ -2,7 +2,8 @@
 /*
  * hvis-vspd: the VSP service of one VM (see vspd.h, docs/vmbus.md).
  *
- *   hvis-vspd --name NAME [--run-dir DIR] [--vmbus-max-version M.m] [-v]
+ *   hvis-vspd --name NAME [--run-dir DIR] [--config vm.json] [--disk SPEC]...
+ *             [--vmbus-max-version M.m] [--aio ENGINE] [-v]
  *
  * Creates DIR/NAME/ (default /run/hvis/NAME), listens there on
  * attach.sock (hvis-run) and control.sock (hvisctl), and serves until
@@ -22,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "storage.h"
 #include "vspd.h"
 
 static void usage(FILE *f)
@@ -32,6 +34,11 @@ static void usage(FILE *f)
 	      "      --vmbus-max-version M.m     newest VMBus version offered (default: the\n"
 	      "                                  partition's setting, else 5.3)\n"
 	      "      --heartbeat-period SECS     heartbeat interval (default 2)\n"
+	      "  -c, --config FILE               the VM's JSON configuration: its \"scsi\"\n"
+	      "                                  controllers and disks (docs/storage.md)\n"
+	      "      --disk SPEC                 a SCSI disk: PATH[,lun=N][,controller=N][,ro]\n"
+	      "                                  [,format=auto|raw|vhd][,serial=S][,nounmap]\n"
+	      "      --aio auto|io_uring|threads disk I/O engine (default auto)\n"
 	      "  -v, --verbose                   log every VMBus message\n"
 	      "  -h, --help\n", f);
 }
@@ -128,12 +135,15 @@ static int parse_version(const char *s, uint32_t *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_MAX = 256, OPT_HB };
+	enum { OPT_MAX = 256, OPT_HB, OPT_DISK, OPT_AIO };
 	static const struct option longopts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "run-dir", required_argument, NULL, 'd' },
 		{ "vmbus-max-version", required_argument, NULL, OPT_MAX },
 		{ "heartbeat-period", required_argument, NULL, OPT_HB },
+		{ "config", required_argument, NULL, 'c' },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "aio", required_argument, NULL, OPT_AIO },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -141,10 +151,14 @@ int main(int argc, char **argv)
 	static struct vspd d;
 	const char *name = NULL, *run_dir = VSPD_DEFAULT_RUN_DIR;
 	char path[PATH_MAX];
+	const char *config = NULL, *disks[64];
+	unsigned int ndisks = 0;
+	enum aio_engine engine = AIO_ENGINE_AUTO;
+	char err[512];
 	sigset_t sigs;
 	int sfd, c;
 
-	while ((c = getopt_long(argc, argv, "n:d:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:d:c:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			name = optarg;
@@ -169,6 +183,28 @@ int main(int argc, char **argv)
 			d.ic_opt.heartbeat_period = (uint64_t)(s * 1e9);
 			break;
 		}
+		case 'c':
+			config = optarg;
+			break;
+		case OPT_DISK:
+			if (ndisks == sizeof(disks) / sizeof(disks[0])) {
+				fprintf(stderr, "hvis-vspd: too many --disk options\n");
+				return 2;
+			}
+			disks[ndisks++] = optarg;
+			break;
+		case OPT_AIO:
+			if (!strcmp(optarg, "auto")) {
+				engine = AIO_ENGINE_AUTO;
+			} else if (!strcmp(optarg, "io_uring")) {
+				engine = AIO_ENGINE_URING;
+			} else if (!strcmp(optarg, "threads")) {
+				engine = AIO_ENGINE_THREADS;
+			} else {
+				fprintf(stderr, "hvis-vspd: --aio takes auto, io_uring or threads\n");
+				return 2;
+			}
+			break;
 		case 'v':
 			d.verbose = true;
 			break;
@@ -206,11 +242,30 @@ int main(int argc, char **argv)
 	    loop_add(d.loop, sfd, EPOLLIN, signal_ready, &d) ||
 	    loop_add(d.loop, d.attach_fd, EPOLLIN, attach_ready, &d))
 		return 1;
+	d.storage = vspd_storage_create(&d, engine);
+	if (!d.storage) {
+		vspd_log(&d, "cannot start disk I/O (engine %s)",
+			 engine == AIO_ENGINE_URING ? "io_uring" : "any");
+		return 1;
+	}
+	if (config && vspd_storage_load(d.storage, config, err, sizeof(err))) {
+		vspd_log(&d, "%s", err);
+		return 1;
+	}
+	for (unsigned int i = 0; i < ndisks; i++) {
+		if (vspd_storage_add_spec(d.storage, disks[i], err, sizeof(err))) {
+			vspd_log(&d, "%s", err);
+			return 1;
+		}
+	}
 	snprintf(path, sizeof(path), "%s/control.sock", d.dir);
 	d.ctl = vspd_control_open(&d, path);
 	if (!d.ctl)
 		return 1;
-	vspd_log(&d, "ready in %s", d.dir);
+	vspd_log(&d, "ready in %s (%u SCSI controller%s, disk I/O: %s)", d.dir,
+		 vspd_storage_count(d.storage),
+		 vspd_storage_count(d.storage) == 1 ? "" : "s",
+		 vspd_storage_engine(d.storage));
 
 	while (!d.stopping) {
 		uint64_t next = vspd_partition_tick(&d);
@@ -222,6 +277,7 @@ int main(int argc, char **argv)
 		}
 	}
 	vspd_partition_detach(&d, "hvis-vspd stopping");
+	vspd_storage_destroy(d.storage);
 	vspd_control_close(d.ctl);
 	loop_del(d.loop, d.attach_fd);
 	close(d.attach_fd);

@@ -28,6 +28,7 @@
 #include <hvis/tlfs.h>
 
 #include "attach_io.h"
+#include "storage.h"
 #include "vspd.h"
 
 #define PAGE			4096ull
@@ -217,6 +218,18 @@ static int64_t pfn_offset(const struct vspd_partition *p, uint64_t pfn)
 			return (int64_t)(r->ar_offset + (gpa - r->ar_gpa));
 	}
 	return -1;
+}
+
+void *vspd_partition_guest_page(struct vspd *d, uint64_t pfn)
+{
+	struct vspd_partition *p = d->part;
+	int64_t off;
+
+	if (!p || !p->mem)
+		return NULL;
+	off = pfn_offset(p, pfn);
+	/* regions are page aligned and inside the memfd (check_layout) */
+	return off < 0 ? NULL : p->mem + off;
 }
 
 static int op_map_pages(void *opaque, const uint64_t *pfns, uint32_t count,
@@ -556,7 +569,10 @@ static void partition_free(struct vspd_partition *p)
 {
 	struct vspd *d = p->d;
 
-	/* the server first: it closes and releases every channel without
+	/* storage I/O in flight writes guest memory: wait for it first */
+	if (p->srv && d->storage)
+		vspd_storage_detach(d->storage);
+	/* the server next: it closes and releases every channel without
 	 * posting anything to a partition that is gone
 	 */
 	if (p->srv)
@@ -657,7 +673,8 @@ void vspd_partition_accept(struct vspd *d)
 	icops.opaque = p;
 	p->srv = vmbus_server_create(&so, &ops);
 	p->ics = p->srv ? ic_register_all(p->srv, &icops, &d->ic_opt) : NULL;
-	if (!p->ics || loop_add(d->loop, p->fd, EPOLLIN, link_ready, p)) {
+	if (!p->ics || (d->storage && vspd_storage_attach(d->storage, p->srv, p->nvps)) ||
+	    loop_add(d->loop, p->fd, EPOLLIN, link_ready, p)) {
 		vspd_log(d, "attach of %s failed: out of memory", p->name);
 		partition_free(p);
 		return;

@@ -26,6 +26,7 @@
 
 struct vspd_partition;
 struct vspd_control;
+struct vspd_storage;
 
 struct vspd {
 	char name[VSPD_NAME_MAX + 1];
@@ -34,6 +35,7 @@ struct vspd {
 	int attach_fd;			/* listening */
 	struct vspd_partition *part;	/* attached partition or NULL */
 	struct vspd_control *ctl;
+	struct vspd_storage *storage;	/* SCSI controllers and disks */
 	uint32_t max_version;		/* VMBus cap (0: the partition's) */
 	struct ic_options ic_opt;
 	bool verbose;
@@ -91,6 +93,10 @@ void vspd_partition_detach(struct vspd *d, const char *why);
  * message backlog); UINT64_MAX when nothing is due.
  */
 uint64_t vspd_partition_tick(struct vspd *d);
+/* Host address of the attached guest's page @pfn, NULL outside its RAM
+ * (or when detached).
+ */
+void *vspd_partition_guest_page(struct vspd *d, uint64_t pfn);
 
 /* control.c: the management socket (docs/control-protocol.md). */
 struct vspd_control *vspd_control_open(struct vspd *d, const char *path);

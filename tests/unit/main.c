@@ -34,6 +34,8 @@ static int (*const suites[])(void) = {
 	unit_register_ic,
 	unit_register_control,
 	unit_register_attach,
+	unit_register_scsi,
+	unit_register_vhd,
 };
 
 int main(void)

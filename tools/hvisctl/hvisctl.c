@@ -29,6 +29,8 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "host-vsp/storage/vhd.h"
+
 #define DEFAULT_RUN_DIR		"/run/hvis"
 #define DEFAULT_TIMEOUT_S	90
 #define LIST_TIMEOUT_S		5
@@ -66,6 +68,15 @@ static void usage(FILE *f)
 	      "  vss NAME freeze [--timeout S] | thaw | status\n"
 	      "  time NAME [step]                  time sync state; step the guest clock\n"
 	      "  events NAME                       the service's last events\n"
+	      "  disk NAME list                    SCSI controllers, disks, I/O counters\n"
+	      "  disk NAME add PATH [--lun N] [--controller N] [--ro] [--format raw|vhd|auto]\n"
+	      "                                    attach a disk (hot add while the VM runs)\n"
+	      "  disk NAME remove --lun N [--controller N]\n"
+	      "                                    detach a disk (hot remove)\n"
+	      "  vhd create FILE SIZE [--fixed] [--block-size SIZE]\n"
+	      "                                    make a VHD (dynamic unless --fixed);\n"
+	      "                                    SIZE in bytes or with K, M, G, T\n"
+	      "  vhd info FILE                     a VHD's type, size and allocation\n"
 	      "  start CONFIG.json [--run-dir DIR] run a VM and its VSP service in the\n"
 	      "                                    foreground (restarts on guest reboot)\n"
 	      "Options:\n"
@@ -736,6 +747,9 @@ struct tail {
 	bool force, is_int;
 	const char *message;
 	const char *timeout;	/* as given after the command */
+	/* disk and vhd */
+	const char *lun, *controller, *format, *block_size;
+	bool ro, fixed;
 };
 
 /* Split argv[i..] into positionals and options; 0 or EX_USAGE. */
@@ -772,6 +786,25 @@ static int parse_tail(int argc, char **argv, int i, struct tail *t)
 			t->force = true;
 		} else if (!strcmp(opt, "--int")) {
 			t->is_int = true;
+		} else if (!strcmp(opt, "--ro")) {
+			t->ro = true;
+		} else if (!strcmp(opt, "--fixed")) {
+			t->fixed = true;
+		} else if (!strcmp(opt, "--lun") || !strcmp(opt, "--controller") ||
+			   !strcmp(opt, "--format") || !strcmp(opt, "--block-size")) {
+			if (!val) {
+				if (i + 1 >= argc)
+					return usage_error("%s needs a value", opt);
+				val = argv[++i];
+			}
+			if (!strcmp(opt, "--lun"))
+				t->lun = val;
+			else if (!strcmp(opt, "--controller"))
+				t->controller = val;
+			else if (!strcmp(opt, "--format"))
+				t->format = val;
+			else
+				t->block_size = val;
 		} else if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
 			usage(stdout);
 			exit(EX_OK);
@@ -799,6 +832,9 @@ static int parse_tail(int argc, char **argv, int i, struct tail *t)
 static int only_opts(const char *cmd, const struct tail *t, bool force_msg,
 		     bool is_int)
 {
+	if (t->lun || t->controller || t->format || t->block_size || t->ro ||
+	    t->fixed)
+		return usage_error("%s takes no disk options", cmd);
 	if (!force_msg && (t->force || t->message))
 		return usage_error("%s takes no --force / --message", cmd);
 	if (!is_int && t->is_int)
@@ -968,6 +1004,255 @@ static int cmd_time(int argc, char **argv, int i)
 			   timeout_for(DEFAULT_TIMEOUT_S), show_step);
 	return run(t.pos[0], new_req("timesync"), timeout_for(DEFAULT_TIMEOUT_S),
 		   show_time);
+}
+
+/* ---- disks ---- */
+
+static void human_size(char *buf, size_t n, unsigned long long v)
+{
+	static const char units[] = "BKMGTP";
+	double x = (double)v;
+	int u = 0;
+
+	while (x >= 1024 && u < 5) {
+		x /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, n, "%llu B", v);
+	else
+		snprintf(buf, n, "%.1f %ciB", x, units[u]);
+}
+
+static void show_disks(const char *name, json_object *a)
+{
+	json_object *ctrls = jget(a, "controllers");
+	struct table t = { .ncols = 8 };
+
+	printf("%s: disk I/O by %s\n", name, jstr(a, "io_engine", "?"));
+	if (!ctrls || !json_object_array_length(ctrls)) {
+		printf("no SCSI controllers\n");
+		return;
+	}
+	table_row(&t, "DISK", "FORMAT", "SIZE", "MODE", "READS", "WRITES",
+		  "FLUSHES", "PATH");
+	for (size_t i = 0; i < json_object_array_length(ctrls); i++) {
+		json_object *c = json_object_array_get_idx(ctrls, i);
+		json_object *disks = jget(c, "disks");
+
+		printf("scsi%llu: protocol %s, %s, %llu channel(s) open\n",
+		       jull(c, "controller"), jstr(c, "protocol", "not negotiated"),
+		       json_object_get_boolean(jget(c, "ready")) ? "ready" : "not ready",
+		       jull(c, "channels_open"));
+		for (size_t k = 0; disks && k < json_object_array_length(disks); k++) {
+			json_object *d = json_object_array_get_idx(disks, k);
+			json_object *st = jget(d, "stats");
+			char id[32], sz[32], rd[64], wr[64], fl[32], b1[24], b2[24];
+
+			snprintf(id, sizeof(id), "%llu:%llu", jull(d, "controller"),
+				 jull(d, "lun"));
+			human_size(sz, sizeof(sz), jull(d, "size"));
+			human_size(b1, sizeof(b1), jull(st, "bytes_read"));
+			human_size(b2, sizeof(b2), jull(st, "bytes_written"));
+			snprintf(rd, sizeof(rd), "%llu (%s)", jull(st, "reads"), b1);
+			snprintf(wr, sizeof(wr), "%llu (%s)", jull(st, "writes"), b2);
+			snprintf(fl, sizeof(fl), "%llu", jull(st, "flushes"));
+			table_row(&t, id, jstr(d, "format", "?"), sz,
+				  json_object_get_boolean(jget(d, "read_only")) ? "ro" : "rw",
+				  rd, wr, fl, jstr(d, "path", "?"));
+		}
+	}
+	table_print(&t);
+	table_free(&t);
+}
+
+static int uint_opt(const char *opt, const char *v, unsigned long max,
+		    unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(v, &end, 10);
+	if (errno || end == v || *end || *out > max || v[0] == '-')
+		return usage_error("%s: '%s' is not a number 0..%lu", opt, v, max);
+	return 0;
+}
+
+static int cmd_disk(int argc, char **argv, int i)
+{
+	unsigned long lun = 0, ctrl = 0;
+	json_object *req;
+	struct tail t;
+	int rc;
+
+	if ((rc = parse_tail(argc, argv, i, &t)))
+		return rc;
+	if (t.npos < 2 || !valid_name(t.pos[0]))
+		return usage_error("disk NAME list | add PATH [...] | remove --lun N");
+	if ((rc = tail_timeout(&t)))
+		return rc;
+	if (t.force || t.message || t.is_int || t.fixed || t.block_size)
+		return usage_error("disk takes --lun, --controller, --ro and --format");
+	if (t.lun && (rc = uint_opt("--lun", t.lun, 254, &lun)))
+		return rc;
+	if (t.controller && (rc = uint_opt("--controller", t.controller, 3, &ctrl)))
+		return rc;
+	if (!strcmp(t.pos[1], "list")) {
+		if (t.npos != 2 || t.lun || t.controller || t.ro || t.format)
+			return usage_error("disk NAME list");
+		return run(t.pos[0], new_req("disks"), timeout_for(DEFAULT_TIMEOUT_S),
+			   show_disks);
+	}
+	if (!strcmp(t.pos[1], "add")) {
+		char real[PATH_MAX];
+
+		if (t.npos != 3)
+			return usage_error("disk NAME add PATH [--lun N] [--controller N] [--ro] [--format F]");
+		/* the service resolves paths from its own directory: send ours */
+		if (!realpath(t.pos[2], real)) {
+			fprintf(stderr, "hvisctl: %s: %s\n", t.pos[2], strerror(errno));
+			return EX_FAILED;
+		}
+		req = new_req("disk-add");
+		json_object_object_add(req, "path", json_object_new_string(real));
+		if (t.lun)
+			json_object_object_add(req, "lun", json_object_new_int64((int64_t)lun));
+		json_object_object_add(req, "controller", json_object_new_int64((int64_t)ctrl));
+		json_object_object_add(req, "read_only", json_object_new_boolean(t.ro));
+		if (t.format)
+			json_object_object_add(req, "format", json_object_new_string(t.format));
+		return run(t.pos[0], req, timeout_for(DEFAULT_TIMEOUT_S), NULL);
+	}
+	if (!strcmp(t.pos[1], "remove")) {
+		if (t.npos != 2 || !t.lun || t.ro || t.format)
+			return usage_error("disk NAME remove --lun N [--controller N]");
+		req = new_req("disk-remove");
+		json_object_object_add(req, "lun", json_object_new_int64((int64_t)lun));
+		json_object_object_add(req, "controller", json_object_new_int64((int64_t)ctrl));
+		return run(t.pos[0], req, timeout_for(DEFAULT_TIMEOUT_S), NULL);
+	}
+	return usage_error("disk NAME list | add PATH [...] | remove --lun N");
+}
+
+/* "10G", "512M", "4096": bytes. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'K': case 'k':
+		shift = 10;
+		break;
+	case 'M': case 'm':
+		shift = 20;
+		break;
+	case 'G': case 'g':
+		shift = 30;
+		break;
+	case 'T': case 't':
+		shift = 40;
+		break;
+	default:
+		return -1;
+	}
+	if (*end && end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B"))
+		return -1;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int cmd_vhd(int argc, char **argv, int i)
+{
+	char err[256];
+	struct tail t;
+	int rc;
+
+	if ((rc = parse_tail(argc, argv, i, &t)))
+		return rc;
+	if (t.npos >= 1 && !strcmp(t.pos[0], "create")) {
+		uint64_t size, bs = 0, real;
+		enum vhd_type type = t.fixed ? VHD_TYPE_FIXED : VHD_TYPE_DYNAMIC;
+
+		if (t.npos != 3 || t.lun || t.controller || t.format || t.ro)
+			return usage_error("vhd create FILE SIZE [--fixed] [--block-size SIZE]");
+		if (parse_size(t.pos[2], &size) || !size)
+			return usage_error("vhd create: bad size '%s'", t.pos[2]);
+		if (t.block_size && (parse_size(t.block_size, &bs) || bs > UINT32_MAX ||
+				     t.fixed))
+			return usage_error("vhd create: bad --block-size (dynamic disks only)");
+		real = vhd_create_size(size);
+		if (!real)
+			return usage_error("vhd create: %s is beyond what a VHD holds", t.pos[2]);
+		if (vhd_create(t.pos[1], size, type, (uint32_t)bs, err, sizeof(err))) {
+			fprintf(stderr, "hvisctl: %s\n", err);
+			return EX_FAILED;
+		}
+		if (G.json) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "ok", json_object_new_boolean(true));
+			json_object_object_add(o, "path", json_object_new_string(t.pos[1]));
+			json_object_object_add(o, "type", json_object_new_string(t.fixed ? "fixed" : "dynamic"));
+			json_object_object_add(o, "size", json_object_new_uint64(real));
+			print_json(o);
+			json_object_put(o);
+		} else {
+			printf("%s: %s VHD of %llu bytes%s\n", t.pos[1],
+			       t.fixed ? "fixed" : "dynamic", (unsigned long long)real,
+			       real != size ? " (rounded up to the disk geometry)" : "");
+		}
+		return EX_OK;
+	}
+	if (t.npos >= 1 && !strcmp(t.pos[0], "info")) {
+		const struct vhd_info *vi;
+		struct vhd *v;
+		int fd;
+
+		if (t.npos != 2 || t.lun || t.controller || t.format || t.ro || t.fixed)
+			return usage_error("vhd info FILE");
+		fd = open(t.pos[1], O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr, "hvisctl: %s: %s\n", t.pos[1], strerror(errno));
+			return EX_FAILED;
+		}
+		if (vhd_open(fd, true, &v, err, sizeof(err))) {
+			fprintf(stderr, "hvisctl: %s: %s\n", t.pos[1], err);
+			close(fd);
+			return EX_FAILED;
+		}
+		vi = vhd_get_info(v);
+		if (G.json) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "ok", json_object_new_boolean(true));
+			json_object_object_add(o, "type", json_object_new_string(
+				vi->type == VHD_TYPE_FIXED ? "fixed" : "dynamic"));
+			json_object_object_add(o, "size", json_object_new_uint64(vi->size));
+			json_object_object_add(o, "block_size", json_object_new_uint64(vi->block_size));
+			json_object_object_add(o, "creator", json_object_new_string(vi->creator_app));
+			print_json(o);
+			json_object_put(o);
+		} else {
+			printf("%s: %s VHD, %llu bytes, block size %u, created by '%s'\n",
+			       t.pos[1], vi->type == VHD_TYPE_FIXED ? "fixed" : "dynamic",
+			       (unsigned long long)vi->size, vi->block_size,
+			       vi->creator_app);
+		}
+		vhd_close(v);
+		close(fd);
+		return EX_OK;
+	}
+	return usage_error("vhd create FILE SIZE [--fixed] | vhd info FILE");
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -1288,7 +1573,8 @@ static int cmd_start(int argc, char **argv, int i)
 	find_prog("hvis-run", run_path, sizeof(run_path));
 	{
 		char *vargv[] = { vspd_path, "--name", name, "--run-dir",
-				  (char *)G.run_dir, NULL };
+				  (char *)G.run_dir, "--config", (char *)config,
+				  NULL };
 
 		vspd = spawn(vargv, true, true);
 	}
@@ -1404,6 +1690,10 @@ int main(int argc, char **argv)
 		return cmd_time(argc, argv, optind);
 	if (!strcmp(cmd, "start"))
 		return cmd_start(argc, argv, optind);
+	if (!strcmp(cmd, "disk"))
+		return cmd_disk(argc, argv, optind);
+	if (!strcmp(cmd, "vhd"))
+		return cmd_vhd(argc, argv, optind);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return EX_OK;
