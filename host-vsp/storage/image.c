@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -355,15 +356,17 @@ static void path_uuid(const char *path, uint8_t out[16])
 	out[8] = (uint8_t)((out[8] & 0x3F) | 0x80);
 }
 
-static bool looks_like_vhd(int fd, uint64_t size)
+/*
+ * The format by the file name, never by content: a guest that can write
+ * a raw disk could otherwise plant a VHD footer in it and have the host
+ * read its own metadata as another layout on the next start.
+ */
+static bool named_like_vhd(const char *path)
 {
-	char cookie[8];
+	size_t n = strlen(path);
 
-	if (size < 512 || size % 512)
-		return false;
-	if (pread(fd, cookie, sizeof(cookie), (off_t)(size - 512)) != sizeof(cookie))
-		return false;
-	return !memcmp(cookie, "conectix", 8);
+	return n > 4 && (!strcasecmp(path + n - 4, ".vhd") ||
+			 !strcasecmp(path + n - 4, ".vpc"));
 }
 
 int img_open(const struct img_opts *o, struct aio *aio, struct img **out,
@@ -414,7 +417,7 @@ int img_open(const struct img_opts *o, struct aio *aio, struct img **out,
 	}
 	im->format = o->format;
 	if (im->format == IMG_FORMAT_AUTO)
-		im->format = !im->is_blockdev && looks_like_vhd(im->fd, im->size) ?
+		im->format = !im->is_blockdev && named_like_vhd(o->path) ?
 			     IMG_FORMAT_VHD : IMG_FORMAT_RAW;
 	if (im->format == IMG_FORMAT_VHD) {
 		const struct vhd_info *vi;

@@ -24,7 +24,7 @@
 #include "aio.h"
 
 enum img_format {
-	IMG_FORMAT_AUTO,	/* VHD if the file ends in a VHD footer, else raw */
+	IMG_FORMAT_AUTO,	/* VHD if the name ends in .vhd (or .vpc), else raw */
 	IMG_FORMAT_RAW,
 	IMG_FORMAT_VHD,
 };
