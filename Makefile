@@ -208,7 +208,8 @@ bench: all $(BIN)/hvis-bench-ring
 
 run: deps
 	$(MAKE) all
-	tests/testhost/run-scenarios --show hyperv-cpuid hvis-run-boot hvis-vmbus-ic
+	tests/testhost/run-scenarios --show hyperv-cpuid hvis-run-boot hvis-vmbus-ic \
+		hvis-storage-hotplug
 
 clean: modules_clean
 	find $(BUILD) -mindepth 1 -maxdepth 1 ! -name cache -exec rm -rf {} +

@@ -1094,6 +1094,12 @@ int storvsp_add_disk(struct storvsp *c, const struct storvsp_disk_cfg *cfg,
 	d->sd.opt_xfer_blocks = 0;
 	d->sd.max_unmap_blocks = 0xFFFFFFFFu;
 	d->sd.max_unmap_descs = SCSI_MAX_RANGES;
+	if (scsi_disk_validate(&d->sd)) {
+		snprintf(err, errlen, "%s: not usable as a disk (%llu bytes)",
+			 cfg->path, (unsigned long long)img_size(d->img));
+		disk_close(d);
+		return -EINVAL;
+	}
 	c->luns[cfg->lun] = d;
 	sv_log(c, VMBUS_LOG_INFO, "LUN %u: %s (%s, %llu MiB%s)", d->lun,
 	       img_path(d->img), img_format_name(d->img),

@@ -25,12 +25,15 @@ hvis_guest_start crash --memory 512 --cpus 1 --name vm \
 	--vsp "$HVIS_RUN_DIR/vm/attach.sock" --append "console=ttyS0 quiet panic=-1"
 hvis_guest_wait crash 'storage-watch: lun 0 appeared' 150
 hvis_guest_type crash "hvis-l2: durable 0"
-hvis_guest_wait crash 'storage-watch: durable 40$' 120
+# (lines come in order: the first one to match is "durable 40" itself)
+hvis_guest_wait crash 'storage-watch: durable 40' 120
 kill -KILL "$(cat "$w/vspd.vm.pid")"
 wait "$(cat "$w/vspd.vm.pid")" 2>/dev/null || true
 # completions already sent reach the console in a moment
 sleep 3
-last=$(sed -n 's/.*storage-watch: durable \([0-9][0-9]*\)$/\1/p' "$w/crash.log" | tail -n1)
+last=$(tr -d '\r' <"$w/crash.log" |
+	sed -n 's/.*storage-watch: durable \([0-9][0-9]*\)$/\1/p' | tail -n1)
+[ -n "$last" ] || hvis_fail "no flushed block reported"
 echo "  hvis-vspd killed; the guest saw $last flushed blocks"
 kill "$(hvis_guest_vmm_pid crash)" 2>/dev/null || true
 _i=0
