@@ -68,19 +68,23 @@ VHD_SRCS := host-vsp/storage/vhd.c
 STORAGE_SRCS = host-vsp/storage/storvsp.c host-vsp/storage/image.c \
 	       host-vsp/storage/aio.c $(SCSI_SRCS) $(VHD_SRCS)
 
+# hvis-vspd's input devices: the synthetic mouse (synthhid).
+INPUT_SRCS := host-vsp/input/mouse.c
+
 # hvis-vspd (the VSP service of one VM) and hvisctl (its management CLI).
 PROGRAMS += hvis-vspd hvisctl
 hvis-vspd_SRCS = host-vsp/vspd/main.c host-vsp/vspd/loop.c \
 		 host-vsp/vspd/partition.c host-vsp/vspd/control.c \
 		 host-vsp/vspd/storage.c \
-		 $(VMBUS_SERVER_SRCS) $(IC_SRCS) $(STORAGE_SRCS)
+		 $(VMBUS_SERVER_SRCS) $(IC_SRCS) $(STORAGE_SRCS) $(INPUT_SRCS)
 hvis-vspd_LIBS := -ljson-c -luring -pthread
 hvisctl_SRCS = tools/hvisctl/hvisctl.c $(VHD_SRCS)
 hvisctl_LIBS := -ljson-c
 
 UNIT_SRCS  := $(wildcard tests/unit/*.c) $(HV_LOGIC_SRCS) $(VMBUS_SERVER_SRCS) \
 	      $(IC_SRCS) host-vsp/vspd/control.c host-vsp/vspd/loop.c \
-	      host-vsp/vspd/partition.c host-vsp/vspd/storage.c $(STORAGE_SRCS)
+	      host-vsp/vspd/partition.c host-vsp/vspd/storage.c $(STORAGE_SRCS) \
+	      $(INPUT_SRCS)
 BENCH_SRCS := tests/bench/ring_bench.c
 
 # ---------------------------------------------------------------- rules
@@ -111,6 +115,17 @@ $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 .PHONY: all
 all: $(addprefix $(BIN)/,$(PROGRAMS))
 
+# ---------------------------------------------------------------- guest tools
+# Static programs that run inside the layer-2 test guest, not on the host:
+# not in PROGRAMS (layer 1's /hvis/bin carries host programs only);
+# tests/testhost/mk-initramfs-l2 puts them into the guest image's /usr/bin.
+# hvis-iotest: O_DIRECT io_uring verify/randread/seqread (docs/testing.md).
+L2BIN := $(BUILD)/l2bin
+$(L2BIN)/hvis-iotest: tests/tools/hvis-iotest.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_REL) -static -o $@ $< -luring -pthread
+all: $(L2BIN)/hvis-iotest
+
 $(BUILD)/test/hvis-unit: $(call san_objs,$(sort $(UNIT_SRCS) $(LIB_SRCS)))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_SAN) -o $@ $^ -lcunit -ljson-c -luring -pthread
@@ -120,7 +135,7 @@ $(BIN)/hvis-bench-ring: $(call rel_objs,$(BENCH_SRCS) $(LIB_SRCS))
 	$(CC) $(CFLAGS_REL) -o $@ $^ -pthread
 
 # libFuzzer harnesses, one per parser of the other side's bytes.
-FUZZERS     := ring tlfs vmbus_server ic control scsi vhd
+FUZZERS     := ring tlfs vmbus_server ic control scsi vhd storvsp
 FUZZ_CC     ?= clang
 FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -fno-strict-aliasing \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -132,11 +147,15 @@ FUZZ_ic_SRCS := $(IC_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
 		$(wildcard host-vsp/ic/*.h host-vsp/vmbus/*.h)
 FUZZ_control_SRCS = host-vsp/vspd/control.c host-vsp/vspd/loop.c \
 		     host-vsp/vspd/storage.c host-vsp/vspd/partition.c $(STORAGE_SRCS) \
+		     $(INPUT_SRCS) \
 		     $(IC_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
 		     $(wildcard host-vsp/vspd/*.h host-vsp/ic/*.h host-vsp/vmbus/*.h)
 FUZZ_control_LIBS := -ljson-c -luring
 FUZZ_scsi_SRCS := $(SCSI_SRCS) $(wildcard host-vsp/storage/*.h)
 FUZZ_vhd_SRCS := $(VHD_SRCS) $(wildcard host-vsp/storage/*.h)
+FUZZ_storvsp_SRCS := $(STORAGE_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
+		     $(wildcard host-vsp/storage/*.h host-vsp/vmbus/*.h)
+FUZZ_storvsp_LIBS := -luring
 .SECONDEXPANSION:
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*_SRCS) $(wildcard include/hvis/*.h lib/*.h hypervisor/*.h)
 	@mkdir -p $(@D)

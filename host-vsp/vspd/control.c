@@ -658,10 +658,22 @@ static json_object *chan_json(struct ic_host *h, struct vmbus_device *dev)
 	uint32_t relid = vmbus_device_relid(dev);
 	uint32_t vp = vmbus_device_target_vp(dev);
 
+	static const struct {
+		struct hvis_guid g;
+		const char *name;
+	} classes[] = {
+		{ HVIS_GUID_SCSI, "scsi" }, { HVIS_GUID_IDE, "ide" },
+		{ HVIS_GUID_NET, "network" }, { HVIS_GUID_MOUSE, "mouse" },
+		{ HVIS_GUID_KEYBOARD, "keyboard" },
+	};
+
 	for (unsigned int k = 0; k < IC_KIND_COUNT; k++)
 		if (h && ic_dev_vmbus(ic_host_dev(h, (enum ic_kind)k)) == dev)
 			name = ic_kind_name((enum ic_kind)k);
 	vmbus_device_ids(dev, &cls, &inst);
+	for (size_t k = 0; !name && k < sizeof(classes) / sizeof(classes[0]); k++)
+		if (!memcmp(&cls, &classes[k].g, sizeof(cls)))
+			name = classes[k].name;
 	jadd(o, "relid", relid ? ju64(relid) : NULL);
 	hvis_guid_format(&cls, g);
 	jadd(o, "class", json_object_new_string(name ? name : g));
@@ -732,6 +744,8 @@ static json_object *ic_json(struct ic_dev *ic)
 	return o;
 }
 
+static json_object *mouse_json(struct mouse_dev *m);
+
 static json_object *cmd_status(struct vspd_ctl_session *s, json_object *req,
 			       json_object *id)
 {
@@ -783,6 +797,7 @@ static json_object *cmd_status(struct vspd_ctl_session *s, json_object *req,
 	}
 	jadd(a, "channels", chans);
 	jadd(a, "ics", ics);
+	jadd(a, "mouse", d->mouse ? mouse_json(d->mouse) : NULL);
 	return a;
 }
 
@@ -1388,6 +1403,69 @@ static json_object *cmd_disk_remove(struct vspd_ctl_session *s,
 	return ans_ok();
 }
 
+/* ------------------------------------------------------------ mouse */
+
+static json_object *mouse_json(struct mouse_dev *m)
+{
+	json_object *o = json_object_new_object();
+	struct mouse_stats st;
+	uint32_t x, y, b;
+
+	mouse_get_stats(m, &st);
+	mouse_position(m, &x, &y, &b);
+	jadd(o, "state", jstr(mouse_state_name(mouse_get_state(m))));
+	jadd(o, "x", ju64(x));
+	jadd(o, "y", ju64(y));
+	jadd(o, "buttons", ju64(b));
+	jadd(o, "reports", ju64(st.reports));
+	jadd(o, "dropped", ju64(st.dropped));
+	jadd(o, "bad_packets", ju64(st.bad_packets));
+	return o;
+}
+
+static json_object *cmd_mouse(struct vspd_ctl_session *s, json_object *req,
+			      json_object *id)
+{
+	struct mouse_dev *m = s->c->d->mouse;
+	uint64_t x, y, b;
+	bool hx, hy, hb, hw;
+	uint32_t cx, cy, cb;
+	json_object *e, *v;
+	int64_t wheel = 0;
+	int rc;
+
+	(void)id;
+	if (!m)
+		return ans_err("this VM has no synthetic mouse");
+	if ((e = arg_uint(req, "x", HVIS_MOUSE_ABS_MAX, &hx, &x)) ||
+	    (e = arg_uint(req, "y", HVIS_MOUSE_ABS_MAX, &hy, &y)) ||
+	    (e = arg_uint(req, "buttons", 7, &hb, &b)))
+		return e;
+	hw = json_object_object_get_ex(req, "wheel", &v) && v;
+	if (hw) {
+		wheel = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || wheel < -127 || wheel > 127)
+			return ans_err("\"wheel\" must be an integer -127..127");
+	}
+	mouse_position(m, &cx, &cy, &cb);
+	if (!hx && !hy && !hb && !hw) {
+		json_object *a = ans_ok();
+
+		jadd(a, "mouse", mouse_json(m));
+		return a;
+	}
+	rc = mouse_report(m, hx ? (uint32_t)x : cx, hy ? (uint32_t)y : cy,
+			  hb ? (uint32_t)b : cb, (int)wheel);
+	if (rc == -EAGAIN)
+		return ans_err("the guest's mouse driver is not ready (%s)",
+			       mouse_state_name(mouse_get_state(m)));
+	if (rc)
+		return ans_err("the guest is not reading its mouse channel");
+	e = ans_ok();
+	jadd(e, "mouse", mouse_json(m));
+	return e;
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 typedef json_object *(*ctl_fn)(struct vspd_ctl_session *s, json_object *req,
@@ -1412,6 +1490,7 @@ static const struct ctl_cmd {
 	{ "vss-status",		true,	cmd_vss_status },
 	{ "timesync",		true,	cmd_timesync },
 	{ "timesync-step",	true,	cmd_timesync_step },
+	{ "mouse",		true,	cmd_mouse },
 	{ "disks",		false,	cmd_disks },
 	{ "disk-add",		false,	cmd_disk_add },
 	{ "disk-remove",	false,	cmd_disk_remove },

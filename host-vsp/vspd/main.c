@@ -39,6 +39,7 @@ static void usage(FILE *f)
 	      "      --disk SPEC                 a SCSI disk: PATH[,lun=N][,controller=N][,ro]\n"
 	      "                                  [,format=auto|raw|vhd][,serial=S][,nounmap]\n"
 	      "      --aio auto|io_uring|threads disk I/O engine (default auto)\n"
+	      "      --no-mouse                  offer no synthetic mouse\n"
 	      "  -v, --verbose                   log every VMBus message\n"
 	      "  -h, --help\n", f);
 }
@@ -135,7 +136,7 @@ static int parse_version(const char *s, uint32_t *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_MAX = 256, OPT_HB, OPT_DISK, OPT_AIO };
+	enum { OPT_MAX = 256, OPT_HB, OPT_DISK, OPT_AIO, OPT_NO_MOUSE };
 	static const struct option longopts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "run-dir", required_argument, NULL, 'd' },
@@ -144,6 +145,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "aio", required_argument, NULL, OPT_AIO },
+		{ "no-mouse", no_argument, NULL, OPT_NO_MOUSE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -204,6 +206,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "hvis-vspd: --aio takes auto, io_uring or threads\n");
 				return 2;
 			}
+			break;
+		case OPT_NO_MOUSE:
+			d.no_mouse = true;
 			break;
 		case 'v':
 			d.verbose = true;

@@ -77,6 +77,7 @@ struct vspd_partition {
 
 	struct vmbus_server *srv;
 	struct ic_host *ics;
+	struct mouse_dev *mouse;
 	int clock_fd;		/* timerfd that fires when the host clock steps */
 
 	uint64_t next_seq;
@@ -579,6 +580,7 @@ static void partition_free(struct vspd_partition *p)
 		vmbus_server_destroy(p->srv);
 	if (p->ics)
 		ic_host_destroy(p->ics);
+	mouse_destroy(p->mouse);
 	while (p->nevents)
 		event_drop(p, 0);
 	while (p->deferred) {
@@ -673,7 +675,9 @@ void vspd_partition_accept(struct vspd *d)
 	icops.opaque = p;
 	p->srv = vmbus_server_create(&so, &ops);
 	p->ics = p->srv ? ic_register_all(p->srv, &icops, &d->ic_opt) : NULL;
-	if (!p->ics || (d->storage && vspd_storage_attach(d->storage, p->srv, p->nvps)) ||
+	if (p->ics && !d->no_mouse)
+		p->mouse = mouse_register(p->srv, op_log, p);
+	if (!p->ics || (!d->no_mouse && !p->mouse) || (d->storage && vspd_storage_attach(d->storage, p->srv, p->nvps)) ||
 	    loop_add(d->loop, p->fd, EPOLLIN, link_ready, p)) {
 		vspd_log(d, "attach of %s failed: out of memory", p->name);
 		partition_free(p);
@@ -705,6 +709,7 @@ void vspd_partition_accept(struct vspd *d)
 	d->attaches++;
 	d->srv = p->srv;
 	d->ics = p->ics;
+	d->mouse = p->mouse;
 	d->part_name = p->name;
 	d->part_nvps = p->nvps;
 	d->part_since = p->since;
@@ -725,6 +730,7 @@ void vspd_partition_detach(struct vspd *d, const char *why)
 	d->part = NULL;
 	d->srv = NULL;
 	d->ics = NULL;
+	d->mouse = NULL;
 	d->part_name = NULL;
 	d->part_nvps = 0;
 	d->part_since = 0;

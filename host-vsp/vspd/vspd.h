@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "host-vsp/ic/ic.h"
+#include "host-vsp/input/mouse.h"
 #include "host-vsp/vmbus/server.h"
 #include "loop.h"
 
@@ -37,6 +38,7 @@ struct vspd {
 	struct vspd_control *ctl;
 	struct vspd_storage *storage;	/* SCSI controllers and disks */
 	uint32_t max_version;		/* VMBus cap (0: the partition's) */
+	bool no_mouse;			/* --no-mouse: offer no synthetic mouse */
 	struct ic_options ic_opt;
 	bool verbose;
 	bool stopping;
@@ -48,6 +50,7 @@ struct vspd {
 	 */
 	struct vmbus_server *srv;
 	struct ic_host *ics;
+	struct mouse_dev *mouse;	/* the synthetic mouse, or NULL */
 	const char *part_name;
 	uint32_t part_nvps;
 	uint64_t part_since;		/* monotonic ns */

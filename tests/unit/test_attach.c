@@ -296,7 +296,8 @@ static void test_initiate_contact_and_offers(void)
 	guest_message(78, &req, sizeof(req), HVIS_VMBUS_MESSAGE_CONNECTION_ID_4);
 	PUMP_UNTIL(locked_read(has_all_offers));
 	pthread_mutex_lock(&H->f.lock);
-	CU_ASSERT_EQUAL(H->f.offers, IC_KIND_COUNT);	/* the five ICs */
+	/* the five ICs and the synthetic mouse */
+	CU_ASSERT_EQUAL(H->f.offers, IC_KIND_COUNT + 1);
 	CU_ASSERT(H->f.all_offers);
 	pthread_mutex_unlock(&H->f.lock);
 	harness_down();

@@ -73,6 +73,10 @@ static void usage(FILE *f)
 	      "                                    attach a disk (hot add while the VM runs)\n"
 	      "  disk NAME remove --lun N [--controller N]\n"
 	      "                                    detach a disk (hot remove)\n"
+	      "  mouse NAME [move X Y | click [BUTTON] | press BUTTON | release BUTTON |\n"
+	      "             wheel STEPS]     the synthetic mouse: X, Y 0..32767 (the\n"
+	      "                                    whole screen), BUTTON left, right, middle;\n"
+	      "                                    alone: its state\n"
 	      "  vhd create FILE SIZE [--fixed] [--block-size SIZE]\n"
 	      "                                    make a VHD (dynamic unless --fixed);\n"
 	      "                                    SIZE in bytes or with K, M, G, T\n"
@@ -1134,6 +1138,106 @@ static int cmd_disk(int argc, char **argv, int i)
 	return usage_error("disk NAME list | add PATH [...] | remove --lun N");
 }
 
+/* ---- mouse ---- */
+
+static void show_mouse(const char *name, json_object *a)
+{
+	json_object *m = jget(a, "mouse");
+
+	printf("%s: mouse %s at %llu,%llu buttons %llu (%llu reports sent, %llu dropped)\n",
+	       name, jstr(m, "state", "?"), jull(m, "x"), jull(m, "y"),
+	       jull(m, "buttons"), jull(m, "reports"), jull(m, "dropped"));
+}
+
+static int button_bit(const char *s)
+{
+	if (!strcmp(s, "left"))
+		return 1;
+	if (!strcmp(s, "right"))
+		return 2;
+	if (!strcmp(s, "middle"))
+		return 4;
+	return -1;
+}
+
+/* The state now (x, y, buttons) from the service. */
+static int mouse_now(const char *name, unsigned long long *buttons)
+{
+	json_object *ans = NULL, *req = new_req("mouse");
+	int rc = request(name, req, timeout_for(DEFAULT_TIMEOUT_S), &ans);
+
+	json_object_put(req);
+	if (rc == EX_OK)
+		*buttons = jull(jget(ans, "mouse"), "buttons");
+	json_object_put(ans);
+	return rc;
+}
+
+static int cmd_mouse(int argc, char **argv, int i)
+{
+	unsigned long long buttons = 0;
+	unsigned long v1, v2;
+	json_object *req;
+	struct tail t;
+	int rc, bit = 1;
+
+	if ((rc = parse_tail(argc, argv, i, &t)) ||
+	    (rc = only_opts("mouse", &t, false, false)) || (rc = tail_timeout(&t)))
+		return rc;
+	if (t.npos < 1 || !valid_name(t.pos[0]))
+		return usage_error("mouse NAME [move X Y | click [BUTTON] | press BUTTON | release BUTTON | wheel N]");
+	if (t.npos == 1)
+		return run(t.pos[0], new_req("mouse"), timeout_for(DEFAULT_TIMEOUT_S),
+			   show_mouse);
+	if (!strcmp(t.pos[1], "move")) {
+		if (t.npos != 4 || uint_opt("X", t.pos[2], 32767, &v1) ||
+		    uint_opt("Y", t.pos[3], 32767, &v2))
+			return usage_error("mouse NAME move X Y (0..32767 each)");
+		req = new_req("mouse");
+		json_object_object_add(req, "x", json_object_new_int64((int64_t)v1));
+		json_object_object_add(req, "y", json_object_new_int64((int64_t)v2));
+		return run(t.pos[0], req, timeout_for(DEFAULT_TIMEOUT_S), show_mouse);
+	}
+	if (!strcmp(t.pos[1], "wheel")) {
+		char *end;
+		long n;
+
+		if (t.npos != 3)
+			return usage_error("mouse NAME wheel STEPS (-127..127)");
+		n = strtol(t.pos[2], &end, 10);
+		if (*end || end == t.pos[2] || n < -127 || n > 127)
+			return usage_error("mouse NAME wheel STEPS (-127..127)");
+		req = new_req("mouse");
+		json_object_object_add(req, "wheel", json_object_new_int64(n));
+		return run(t.pos[0], req, timeout_for(DEFAULT_TIMEOUT_S), show_mouse);
+	}
+	if (!strcmp(t.pos[1], "click") || !strcmp(t.pos[1], "press") ||
+	    !strcmp(t.pos[1], "release")) {
+		bool click = !strcmp(t.pos[1], "click");
+
+		if (t.npos > 3 || (!click && t.npos != 3))
+			return usage_error("mouse NAME %s%s", t.pos[1], click ? " [BUTTON]" : " BUTTON");
+		if (t.npos == 3 && (bit = button_bit(t.pos[2])) < 0)
+			return usage_error("BUTTON is left, right or middle");
+		if ((rc = mouse_now(t.pos[0], &buttons)))
+			return rc;
+		if (click || !strcmp(t.pos[1], "press")) {
+			req = new_req("mouse");
+			json_object_object_add(req, "buttons",
+					       json_object_new_int64((int64_t)(buttons | (unsigned)bit)));
+			rc = run(t.pos[0], req, timeout_for(DEFAULT_TIMEOUT_S),
+				 click ? NULL : show_mouse);
+			if (rc || !click)
+				return rc;
+		}
+		req = new_req("mouse");
+		json_object_object_add(req, "buttons",
+				       json_object_new_int64((int64_t)(buttons & ~(unsigned)bit)));
+		return run(t.pos[0], req, timeout_for(DEFAULT_TIMEOUT_S), show_mouse);
+	}
+	return usage_error("mouse NAME [move X Y | click [BUTTON] | press BUTTON | release BUTTON | wheel N]");
+}
+
 /* "10G", "512M", "4096": bytes. */
 static int parse_size(const char *s, uint64_t *out)
 {
@@ -1692,6 +1796,8 @@ int main(int argc, char **argv)
 		return cmd_start(argc, argv, optind);
 	if (!strcmp(cmd, "disk"))
 		return cmd_disk(argc, argv, optind);
+	if (!strcmp(cmd, "mouse"))
+		return cmd_mouse(argc, argv, optind);
 	if (!strcmp(cmd, "vhd"))
 		return cmd_vhd(argc, argv, optind);
 	if (!strcmp(cmd, "help")) {

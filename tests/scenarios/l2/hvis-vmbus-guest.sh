@@ -61,7 +61,7 @@ grep -q '^hv_vmbus ' /proc/modules && why "hv_vmbus is loaded; the image must no
 # only what happens from here on counts for the final look at dmesg
 boot_lines=$(dmesg | wc -l)
 
-# check VERSION: the bus, its version, the five IC devices.
+# check VERSION: the bus, its version, the five IC devices (and the mouse).
 check() {
 	[ -d $bus/devices ] || why "no $bus after insmod"
 	v=$(cat $bus/version)
@@ -69,8 +69,11 @@ check() {
 	[ "$v" = "$1" ] || why "VMBus version '$v', expected $1"
 	dmesg | grep -q "hvis_vmbus: connected: VMBus version $1," ||
 		why "no 'connected: VMBus version $1' in dmesg"
+	# the five ICs and the synthetic mouse hvis-vspd always offers
 	n=$(find $bus/devices/ -mindepth 1 -maxdepth 1 | wc -l)
-	[ "$n" = 5 ] || why "$n devices on the bus, expected 5"
+	[ "$n" = 6 ] || why "$n devices on the bus, expected 6"
+	grep -l -q '{cfa8b69e-5b4a-4cc0-b98b-8ba1a1f3f95a}' $bus/devices/*/class_id ||
+		why "no mouse device on the bus"
 	echo "$ics" | while read -r class name; do
 		found=
 		for d in "$bus"/devices/*; do

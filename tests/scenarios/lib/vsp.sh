@@ -113,7 +113,7 @@ hvis_guest_end() {
 hvis_guest_show() {
 	cat "$HVIS_WORK/$1.log" >"${HVIS_L2_CONSOLE:-/dev/null}" 2>/dev/null
 	cat "$HVIS_WORK/$1.err" 2>/dev/null
-	grep -E 'hvis-l2|ic-guest|storage-watch' "$HVIS_WORK/$1.log" | sed 's/^/  guest: /'
+	grep -E 'hvis-l2|ic-guest|storage-watch|mouse-guest' "$HVIS_WORK/$1.log" | sed 's/^/  guest: /'
 }
 
 # hvisctl against the scenario's run directory.

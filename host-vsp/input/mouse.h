@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The synthetic mouse of hvis-vspd: the host side of synthhid
+ * (<hvis/synthhid.h>) for Linux's hid_hyperv. The guest sees an absolute
+ * pointer (X and Y 0..HVIS_MOUSE_ABS_MAX, the whole screen), three
+ * buttons and a wheel; the host moves and clicks it (hvisctl mouse).
+ *
+ * Trust: every guest packet is copied and checked (pipe type and size,
+ * message type and size); anything else is ignored with one log line, and
+ * a broken ring stops the device.
+ */
+#ifndef HVIS_VSP_INPUT_MOUSE_H
+#define HVIS_VSP_INPUT_MOUSE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "host-vsp/vmbus/server.h"
+
+#define HVIS_MOUSE_ABS_MAX	32767u
+#define HVIS_MOUSE_BUTTON_LEFT	0x1u
+#define HVIS_MOUSE_BUTTON_RIGHT	0x2u
+#define HVIS_MOUSE_BUTTON_MIDDLE 0x4u
+
+struct mouse_dev;
+
+enum mouse_state {
+	MOUSE_CLOSED,		/* channel not open */
+	MOUSE_NEGOTIATING,	/* open, waiting for the protocol request */
+	MOUSE_DEV_INFO,		/* device info sent, waiting for the ack */
+	MOUSE_READY,		/* reports flow */
+	MOUSE_FAILED,		/* protocol error: nothing more is sent */
+};
+
+struct mouse_stats {
+	uint64_t reports;	/* input reports sent */
+	uint64_t dropped;	/* not sent: not ready, or the ring was full */
+	uint64_t bad_packets;	/* guest packets ignored */
+};
+
+/* Optional log callback: one line, no newline. */
+typedef void (*mouse_log_fn)(void *opaque, enum vmbus_log_level lvl,
+			     const char *msg);
+
+/* Offer a mouse on @srv. NULL if out of memory. */
+struct mouse_dev *mouse_register(struct vmbus_server *srv, mouse_log_fn log,
+				 void *opaque);
+/* Forget it (the server is being destroyed, or the device rescinded). */
+void mouse_destroy(struct mouse_dev *m);
+
+/*
+ * Set the pointer: absolute X, Y (0..HVIS_MOUSE_ABS_MAX, clamped), the
+ * buttons held (HVIS_MOUSE_BUTTON_*), a wheel step (-127..127). 0 when
+ * the report went to the guest; -EAGAIN if the guest's driver is not
+ * ready (yet); -ENOBUFS if its ring is full (the report is dropped:
+ * the next one carries the whole state again).
+ */
+int mouse_report(struct mouse_dev *m, uint32_t x, uint32_t y,
+		 uint32_t buttons, int wheel);
+enum mouse_state mouse_get_state(const struct mouse_dev *m);
+const char *mouse_state_name(enum mouse_state st);
+void mouse_get_stats(const struct mouse_dev *m, struct mouse_stats *st);
+/* The last position and buttons reported. */
+void mouse_position(const struct mouse_dev *m, uint32_t *x, uint32_t *y,
+		    uint32_t *buttons);
+
+/* The HID report descriptor the mouse sends (tests, documentation). */
+extern const uint8_t mouse_report_descriptor[];
+extern const unsigned int mouse_report_descriptor_len;
+
+#endif /* HVIS_VSP_INPUT_MOUSE_H */
