@@ -766,7 +766,8 @@ static int parse_tail(int argc, char **argv, int i, struct tail *t)
 		char *a = argv[i], *val = NULL, opt[32];
 		const char *eq;
 
-		if (dashdash || a[0] != '-' || !a[1]) {
+		/* a negative number ("wheel -3") is an argument, not an option */
+		if (dashdash || a[0] != '-' || !a[1] || (a[1] >= '0' && a[1] <= '9')) {
 			if (t->npos >= (int)(sizeof(t->pos) / sizeof(t->pos[0])))
 				return usage_error("too many arguments");
 			t->pos[t->npos++] = a;
