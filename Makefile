@@ -135,7 +135,7 @@ $(BIN)/hvis-bench-ring: $(call rel_objs,$(BENCH_SRCS) $(LIB_SRCS))
 	$(CC) $(CFLAGS_REL) -o $@ $^ -pthread
 
 # libFuzzer harnesses, one per parser of the other side's bytes.
-FUZZERS     := ring tlfs vmbus_server ic control scsi vhd storvsp
+FUZZERS     := ring tlfs vmbus_server ic control scsi vhd storvsp mouse
 FUZZ_CC     ?= clang
 FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -fno-strict-aliasing \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -151,6 +151,8 @@ FUZZ_control_SRCS = host-vsp/vspd/control.c host-vsp/vspd/loop.c \
 		     $(IC_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
 		     $(wildcard host-vsp/vspd/*.h host-vsp/ic/*.h host-vsp/vmbus/*.h)
 FUZZ_control_LIBS := -ljson-c -luring
+FUZZ_mouse_SRCS := $(INPUT_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
+		   $(wildcard host-vsp/input/*.h host-vsp/vmbus/*.h)
 FUZZ_scsi_SRCS := $(SCSI_SRCS) $(wildcard host-vsp/storage/*.h)
 FUZZ_vhd_SRCS := $(VHD_SRCS) $(wildcard host-vsp/storage/*.h)
 FUZZ_storvsp_SRCS := $(STORAGE_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \

@@ -65,6 +65,7 @@ const unsigned int mouse_report_descriptor_len = sizeof(mouse_report_descriptor)
 
 struct mouse_dev {
 	struct vmbus_device *vdev;
+	mouse_send_fn send;		/* detached: packets go here */
 	enum mouse_state state;
 	mouse_log_fn log;
 	void *opaque;
@@ -109,6 +110,16 @@ static int send_msg(struct mouse_dev *m, uint32_t type, const void *body,
 		{ .base = body, .len = len },
 	};
 
+	if (m->send) {
+		uint8_t flat[sizeof(h) + MOUSE_RX_MAX];
+
+		if (len > MOUSE_RX_MAX)
+			return -HVIS_RING_TOOBIG;
+		memcpy(flat, &h, sizeof(h));
+		if (len)
+			memcpy(flat + sizeof(h), body, len);
+		return m->send(m->opaque, flat, (uint32_t)sizeof(h) + len);
+	}
 	if (!m->vdev)
 		return -HVIS_RING_INVAL;
 	return vmbus_device_send(m->vdev, &d, 0, iov, len ? 2 : 1);
@@ -150,7 +161,7 @@ static void send_device_info(struct mouse_dev *m)
 		m->state = MOUSE_DEV_INFO;
 }
 
-static void handle(struct mouse_dev *m, const uint8_t *p, uint32_t len)
+void mouse_handle_packet(struct mouse_dev *m, const uint8_t *p, uint32_t len)
 {
 	struct hvis_synthhid_pipe pipe;
 	struct hvis_synthhid_hdr hdr;
@@ -231,7 +242,7 @@ static void drain(struct mouse_dev *m)
 			if (!rc)
 				rc = hvis_ring_consume(r, &pkt);
 			if (!rc)
-				handle(m, m->rx, plen);
+				mouse_handle_packet(m, m->rx, plen);
 		} else {
 			/* completions of our packets, or junk */
 			if (pkt.desc.pd_type != HVIS_PKT_COMPLETION)
@@ -308,6 +319,23 @@ struct mouse_dev *mouse_register(struct vmbus_server *srv, mouse_log_fn log,
 		free(m);
 		return NULL;
 	}
+	return m;
+}
+
+struct mouse_dev *mouse_create_detached(mouse_send_fn send, mouse_log_fn log,
+				       void *opaque)
+{
+	struct mouse_dev *m;
+
+	if (!send)
+		return NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->send = send;
+	m->log = log;
+	m->opaque = opaque;
+	m->state = MOUSE_NEGOTIATING;	/* as if the guest had just opened it */
 	return m;
 }
 

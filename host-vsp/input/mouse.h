@@ -45,6 +45,19 @@ typedef void (*mouse_log_fn)(void *opaque, enum vmbus_log_level lvl,
 /* Offer a mouse on @srv. NULL if out of memory. */
 struct mouse_dev *mouse_register(struct vmbus_server *srv, mouse_log_fn log,
 				 void *opaque);
+/*
+ * Tests and fuzzers: a mouse without a VMBus channel, as if just opened.
+ * Its packets (pipe header, message) go to @send, which returns 0 or a
+ * negative hvis_ring_status (-HVIS_RING_FULL: the ring is full); guest
+ * packets come in through mouse_handle_packet().
+ */
+typedef int (*mouse_send_fn)(void *opaque, const void *pkt, uint32_t len);
+struct mouse_dev *mouse_create_detached(mouse_send_fn send, mouse_log_fn log,
+				       void *opaque);
+/* One guest packet's payload (pipe header onwards), @len bytes. */
+void mouse_handle_packet(struct mouse_dev *m, const uint8_t *pkt,
+			 uint32_t len);
+
 /* Forget it (the server is being destroyed, or the device rescinded). */
 void mouse_destroy(struct mouse_dev *m);
 

@@ -34,8 +34,10 @@ static int (*const suites[])(void) = {
 	unit_register_ic,
 	unit_register_control,
 	unit_register_attach,
+	unit_register_mouse,
 	unit_register_scsi,
 	unit_register_vhd,
+	unit_register_storvsp,
 };
 
 int main(void)

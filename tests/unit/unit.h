@@ -22,8 +22,10 @@ int unit_register_vmbus_server(void);
 int unit_register_ic(void);
 int unit_register_control(void);
 int unit_register_attach(void);
+int unit_register_mouse(void);
 int unit_register_scsi(void);
 int unit_register_vhd(void);
+int unit_register_storvsp(void);
 
 int unit_add_suite(const char *name, const struct unit_test *tests);
 
