@@ -976,32 +976,39 @@ static void scsi_cmd_unmap(struct scsi_cmd *c)
 
 /* ------------------------------------------------------------ dispatch */
 
+/*
+ * One entry per implemented opcode: its handler and the direction of its
+ * data phase. UNMAP exists only on a disk that can unmap, so that a thick
+ * disk answers it as Linux expects of a device without it.
+ */
+#define SCSI_OP(fn, dir)	{ fn, SCSI_DIR_##dir, false }
+
 static const struct scsi_op scsi_ops[256] = {
-	[HVIS_SCSI_OP_TEST_UNIT_READY] = { scsi_cmd_good, SCSI_DIR_NONE, false },
-	[HVIS_SCSI_OP_REQUEST_SENSE] = { scsi_cmd_request_sense, SCSI_DIR_IN, false },
-	[HVIS_SCSI_OP_READ_6] = { scsi_cmd_read_write, SCSI_DIR_IN, false },
-	[HVIS_SCSI_OP_WRITE_6] = { scsi_cmd_read_write, SCSI_DIR_OUT, false },
-	[HVIS_SCSI_OP_INQUIRY] = { scsi_cmd_inquiry, SCSI_DIR_IN, false },
-	[HVIS_SCSI_OP_MODE_SENSE_6] = { scsi_cmd_mode_sense6, SCSI_DIR_IN, false },
-	[HVIS_SCSI_OP_START_STOP_UNIT] = { scsi_cmd_good, SCSI_DIR_NONE, false },
-	[HVIS_SCSI_OP_PREVENT_ALLOW_REMOVAL] = { scsi_cmd_good, SCSI_DIR_NONE, false },
-	[HVIS_SCSI_OP_READ_CAPACITY_10] = { scsi_cmd_read_capacity10, SCSI_DIR_IN, false },
-	[HVIS_SCSI_OP_READ_10] = { scsi_cmd_read_write, SCSI_DIR_IN, false },
-	[HVIS_SCSI_OP_WRITE_10] = { scsi_cmd_read_write, SCSI_DIR_OUT, false },
-	[HVIS_SCSI_OP_VERIFY_10] = { scsi_cmd_verify, SCSI_DIR_NONE, false },
-	[HVIS_SCSI_OP_SYNCHRONIZE_CACHE_10] = { scsi_cmd_sync_cache, SCSI_DIR_NONE, false },
-	[HVIS_SCSI_OP_WRITE_SAME_10] = { scsi_cmd_write_same, SCSI_DIR_OUT, false },
+	[HVIS_SCSI_OP_TEST_UNIT_READY] = SCSI_OP(scsi_cmd_good, NONE),
+	[HVIS_SCSI_OP_REQUEST_SENSE] = SCSI_OP(scsi_cmd_request_sense, IN),
+	[HVIS_SCSI_OP_READ_6] = SCSI_OP(scsi_cmd_read_write, IN),
+	[HVIS_SCSI_OP_WRITE_6] = SCSI_OP(scsi_cmd_read_write, OUT),
+	[HVIS_SCSI_OP_INQUIRY] = SCSI_OP(scsi_cmd_inquiry, IN),
+	[HVIS_SCSI_OP_MODE_SENSE_6] = SCSI_OP(scsi_cmd_mode_sense6, IN),
+	[HVIS_SCSI_OP_START_STOP_UNIT] = SCSI_OP(scsi_cmd_good, NONE),
+	[HVIS_SCSI_OP_PREVENT_ALLOW_REMOVAL] = SCSI_OP(scsi_cmd_good, NONE),
+	[HVIS_SCSI_OP_READ_CAPACITY_10] = SCSI_OP(scsi_cmd_read_capacity10, IN),
+	[HVIS_SCSI_OP_READ_10] = SCSI_OP(scsi_cmd_read_write, IN),
+	[HVIS_SCSI_OP_WRITE_10] = SCSI_OP(scsi_cmd_read_write, OUT),
+	[HVIS_SCSI_OP_VERIFY_10] = SCSI_OP(scsi_cmd_verify, NONE),
+	[HVIS_SCSI_OP_SYNCHRONIZE_CACHE_10] = SCSI_OP(scsi_cmd_sync_cache, NONE),
+	[HVIS_SCSI_OP_WRITE_SAME_10] = SCSI_OP(scsi_cmd_write_same, OUT),
 	[HVIS_SCSI_OP_UNMAP] = { scsi_cmd_unmap, SCSI_DIR_OUT, true },
-	[HVIS_SCSI_OP_MODE_SENSE_10] = { scsi_cmd_mode_sense10, SCSI_DIR_IN, false },
-	[HVIS_SCSI_OP_READ_16] = { scsi_cmd_read_write, SCSI_DIR_IN, false },
-	[HVIS_SCSI_OP_WRITE_16] = { scsi_cmd_read_write, SCSI_DIR_OUT, false },
-	[HVIS_SCSI_OP_VERIFY_16] = { scsi_cmd_verify, SCSI_DIR_NONE, false },
-	[HVIS_SCSI_OP_SYNCHRONIZE_CACHE_16] = { scsi_cmd_sync_cache, SCSI_DIR_NONE, false },
-	[HVIS_SCSI_OP_WRITE_SAME_16] = { scsi_cmd_write_same, SCSI_DIR_OUT, false },
-	[HVIS_SCSI_OP_SERVICE_ACTION_IN_16] = { scsi_cmd_service_action_in, SCSI_DIR_IN, false },
-	[HVIS_SCSI_OP_READ_12] = { scsi_cmd_read_write, SCSI_DIR_IN, false },
-	[HVIS_SCSI_OP_WRITE_12] = { scsi_cmd_read_write, SCSI_DIR_OUT, false },
-	[HVIS_SCSI_OP_VERIFY_12] = { scsi_cmd_verify, SCSI_DIR_NONE, false },
+	[HVIS_SCSI_OP_MODE_SENSE_10] = SCSI_OP(scsi_cmd_mode_sense10, IN),
+	[HVIS_SCSI_OP_READ_16] = SCSI_OP(scsi_cmd_read_write, IN),
+	[HVIS_SCSI_OP_WRITE_16] = SCSI_OP(scsi_cmd_read_write, OUT),
+	[HVIS_SCSI_OP_VERIFY_16] = SCSI_OP(scsi_cmd_verify, NONE),
+	[HVIS_SCSI_OP_SYNCHRONIZE_CACHE_16] = SCSI_OP(scsi_cmd_sync_cache, NONE),
+	[HVIS_SCSI_OP_WRITE_SAME_16] = SCSI_OP(scsi_cmd_write_same, OUT),
+	[HVIS_SCSI_OP_SERVICE_ACTION_IN_16] = SCSI_OP(scsi_cmd_service_action_in, IN),
+	[HVIS_SCSI_OP_READ_12] = SCSI_OP(scsi_cmd_read_write, IN),
+	[HVIS_SCSI_OP_WRITE_12] = SCSI_OP(scsi_cmd_read_write, OUT),
+	[HVIS_SCSI_OP_VERIFY_12] = SCSI_OP(scsi_cmd_verify, NONE),
 };
 
 int scsi_disk_validate(const struct scsi_disk *d)
