@@ -212,7 +212,7 @@ ifeq ($(SCENARIO),)
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
-	$(MAKE) fuzz FUZZ_SECONDS=20
+	$(MAKE) fuzz FUZZ_SECONDS=12
 	$(MAKE) modules
 	$(MAKE) checkpatch
 	$(MAKE) test-vm
