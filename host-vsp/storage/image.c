@@ -190,11 +190,15 @@ static void alloc_done(struct aio_req *a, int res)
 
 	im->allocating = false;
 	im->alloc_req = NULL;
+	/*
+	 * The next allocation first: finishing @req may run the last
+	 * completion of a removed disk, which closes the image.
+	 */
+	alloc_start(im);
 	if (res < 0)
 		finish(req, res);
 	else
 		step(req);	/* maps again: now present */
-	alloc_start(im);
 }
 
 static void alloc_start(struct img *im)

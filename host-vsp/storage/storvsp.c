@@ -78,6 +78,13 @@ struct sv_chan {
 	unsigned int in_flight;
 	struct sv_cmd *tx, **tx_tail;	/* completions waiting for ring space */
 	uint8_t *pkt;			/* MAX_PACKET bytes */
+	bool in_drain;
+	/*
+	 * drain() stopped with every slot busy and packets left in the ring:
+	 * the guest will not signal again (its ring is not empty), so the
+	 * next freed slot drains.
+	 */
+	bool starved;
 	bool logged_bad;		/* one line per channel for bad packets */
 };
 
@@ -159,6 +166,10 @@ static void cmd_free(struct sv_cmd *cmd)
 	cmd->next = ch->free;
 	ch->free = cmd;
 	ch->in_flight--;
+	if (ch->starved && !ch->in_drain && ch->open && !ch->closing) {
+		ch->starved = false;
+		drain(ch);
+	}
 }
 
 static uint32_t controller_in_flight(const struct storvsp *c)
@@ -170,9 +181,15 @@ static uint32_t controller_in_flight(const struct storvsp *c)
 	return n;
 }
 
-/* Resets answer once nothing the guest sent before them is in flight. */
+/*
+ * Resets answer once nothing the guest sent before them is in flight
+ * (queued completions count). An answer that does not fit the ring stays
+ * pending and asks the guest to signal when there is room.
+ */
 static void resets_check(struct storvsp *c)
 {
+	unsigned int keep = 0;
+
 	if (!c->nresets || controller_in_flight(c))
 		return;
 	for (unsigned int i = 0; i < c->nresets; i++) {
@@ -181,11 +198,16 @@ static void resets_check(struct storvsp *c)
 			.vp_operation = HVIS_VSTOR_OP_COMPLETE_IO,
 		};
 
-		if (r->ch->open)
-			send_pkt(r->ch, HVIS_PKT_COMPLETION, r->trans_id, &p,
-				 r->reply_len);
+		if (r->ch->open &&
+		    send_pkt(r->ch, HVIS_PKT_COMPLETION, r->trans_id, &p,
+			     r->reply_len) == -HVIS_RING_FULL) {
+			hvis_ring_request_space(vmbus_device_out_ring(r->ch->vdev),
+						(uint32_t)sizeof(struct hvis_pkt_desc) +
+						r->reply_len + 16);
+			c->resets[keep++] = *r;
+		}
 	}
-	c->nresets = 0;
+	c->nresets = keep;
 }
 
 /* The command is done: answer it (or queue the answer), free the slot. */
@@ -241,8 +263,10 @@ static void tx_flush(struct sv_chan *ch)
 			ch->tx_tail = &ch->tx;
 		cmd_free(cmd);
 	}
-	if (!ch->tx && ch->open && vmbus_device_out_ring(ch->vdev))
+	if (!ch->tx && ch->open && vmbus_device_out_ring(ch->vdev) &&
+	    !ch->c->nresets && !ch->c->enumerate_pending)
 		hvis_ring_cancel_space_request(vmbus_device_out_ring(ch->vdev));
+	resets_check(ch->c);
 }
 
 static void send_enumerate(struct storvsp *c)
@@ -251,15 +275,22 @@ static void send_enumerate(struct storvsp *c)
 		.vp_operation = HVIS_VSTOR_OP_ENUMERATE_BUS,
 	};
 	struct sv_chan *ch = c->nchans ? c->chans[0] : NULL;
+	uint32_t len = c->version >= HVIS_VSTOR_VERSION_WIN8 ?
+		       HVIS_VSTOR_PACKET_SIZE : HVIS_VSTOR_PACKET_SIZE_PRE_WIN8;
+	int rc;
 
 	if (!ch || !ch->open || !c->ready) {
 		c->enumerate_pending = false;	/* the guest scans at init */
 		return;
 	}
-	c->enumerate_pending = send_pkt(ch, HVIS_PKT_DATA_INBAND, 0, &p,
-					c->version >= HVIS_VSTOR_VERSION_WIN8 ?
-					HVIS_VSTOR_PACKET_SIZE :
-					HVIS_VSTOR_PACKET_SIZE_PRE_WIN8) != 0;
+	rc = send_pkt(ch, HVIS_PKT_DATA_INBAND, 0, &p, len);
+	/* full: the guest signals us once it made room (pending_send_sz) */
+	if (rc == -HVIS_RING_FULL &&
+	    hvis_ring_request_space(vmbus_device_out_ring(ch->vdev),
+				    (uint32_t)sizeof(struct hvis_pkt_desc) +
+				    len + 16) == 1)
+		rc = send_pkt(ch, HVIS_PKT_DATA_INBAND, 0, &p, len);
+	c->enumerate_pending = rc == -HVIS_RING_FULL;
 }
 
 /* ------------------------------------------------------------ SRBs */
@@ -560,7 +591,8 @@ static void do_srb(struct sv_chan *ch, struct sv_cmd *cmd,
 	buf.iovcnt = cmd->iovcnt;
 	buf.len = cmd->buf_len;
 
-	if (!srb->vs_path_id && !srb->vs_target_id)
+	if (!srb->vs_path_id && !srb->vs_target_id &&
+	    srb->vs_lun < HVIS_VSTOR_MAX_LUNS)
 		d = c->luns[srb->vs_lun];
 	if (srb->vs_cdb[0] == HVIS_SCSI_OP_REPORT_LUNS) {
 		uint16_t luns[HVIS_VSTOR_MAX_LUNS];
@@ -684,7 +716,10 @@ static void do_control(struct sv_chan *ch, struct sv_cmd *cmd)
 	case HVIS_VSTOR_OP_CREATE_SUB_CHANNELS: {
 		uint32_t n = p->vp_sub_channel_count;
 
-		if (!c->ready || !n || n > sub_channels_allowed(c) + 1 - c->nchans) {
+		uint32_t allowed = sub_channels_allowed(c);
+		uint32_t have = c->nchans ? c->nchans - 1 : 0;
+
+		if (!c->ready || !n || have >= allowed || n > allowed - have) {
 			status = HVIS_VSTOR_STATUS_UNSUCCESSFUL;
 			break;
 		}
@@ -798,8 +833,9 @@ static void drain(struct sv_chan *ch)
 	if (!ch->open || ch->broken || ch->closing)
 		return;
 	r = vmbus_device_in_ring(ch->vdev);
-	if (!r)
+	if (!r || ch->in_drain)
 		return;
+	ch->in_drain = true;
 	while (ch->free && ch->open && !ch->broken) {
 		struct hvis_ring_pkt rp;
 		int rc = hvis_ring_peek(r, &rp);
@@ -838,6 +874,8 @@ static void drain(struct sv_chan *ch)
 	}
 	if (n && ch->open && !ch->broken)
 		vmbus_device_recv_done(ch->vdev);
+	ch->starved = !ch->free && ch->open && !ch->broken;
+	ch->in_drain = false;
 	aio_flush(ch->c->aio);
 }
 
@@ -894,6 +932,8 @@ static int d_open(struct vmbus_device *dev, void *opaque,
 	ch->broken = false;
 	ch->closing = false;
 	ch->logged_bad = false;
+	ch->in_drain = false;
+	ch->starved = false;
 	ch->open = true;
 	if (!ch->index) {
 		ch->c->version = 0;
@@ -1213,6 +1253,9 @@ void storvsp_detach(struct storvsp *c)
 		}
 	}
 	c->srv = NULL;
+	c->ready = c->initializing = false;
+	c->version = 0;
+	c->nresets = 0;
 }
 
 void storvsp_destroy(struct storvsp *c)
