@@ -5,9 +5,10 @@
 #
 # Scenario hvis-storage-disk: synthetic SCSI disks served by hvis-vspd's
 # storvsp to the kernel's hv_storvsc, on two vCPUs (so the guest asks for
-# a sub-channel):
-#   LUN 0  a 1 GiB raw image file, serial "hvis-raw-0";
-#   LUN 1  a 1 GiB dynamic VHD made by qemu-img (the other implementation).
+# a sub-channel on each controller), on two controllers:
+#   scsi0 LUN 0  a 1 GiB raw image file, serial "hvis-raw-0";
+#   scsi1 LUN 3  a 1 GiB dynamic VHD made by qemu-img (the other
+#                implementation), serial "hvis-vhd-1".
 # The guest sees each with the configured size, vendor "Msft", model
 # "Virtual Disk" and serial, makes ext4 on it and writes 256 MiB of a
 # known pattern into a file, syncs and unmounts. After the guest powered
@@ -28,7 +29,7 @@ qemu-img create -q -f vpc -o subformat=dynamic,force_size=on "$w/dyn.vhd" 1G ||
 	hvis_fail "qemu-img cannot create a dynamic VHD"
 
 hvis_vspd_start vm --disk "$w/raw.img,lun=0,serial=hvis-raw-0" \
-	--disk "$w/dyn.vhd,lun=1,serial=hvis-vhd-1"
+	--disk "$w/dyn.vhd,controller=1,lun=3,serial=hvis-vhd-1"
 hvis_l2_initrd "$w/disk.cpio" "$HVIS_SCENARIOS/l2/storage-guest.sh" \
 	"hv_vmbus hv_storvsc"
 hvis_run_guest disk 0 --memory 768 --cpus 2 --name vm \
@@ -39,17 +40,22 @@ grep 'storage-guest:' "$w/disk.log" | sed 's/^/  /'
 grep -q 'hvis-l2-result: pass' "$w/disk.log" ||
 	hvis_fail "the guest's checks did not pass"
 
-# What the guest saw
-for spec in "0 $size hvis-raw-0" "1 $size hvis-vhd-1"; do
+# What the guest saw (H:C:T:L: the SCSI host number is the guest's)
+for spec in "0 $size hvis-raw-0" "3 $size hvis-vhd-1"; do
 	set -- $spec
-	line=$(grep "storage-guest: lun $1 " "$w/disk.log") ||
-		hvis_fail "the guest did not see LUN $1"
+	line=$(grep "storage-guest: disk [0-9]*:0:0:$1 .*serial=$3 " "$w/disk.log") ||
+		hvis_fail "the guest did not see LUN $1 with serial $3"
 	case $line in *" bytes=$2 "*) ;; *) hvis_fail "LUN $1: wrong size: $line" ;; esac
 	case $line in *" vendor=Msft model=Virtual_Disk serial=$3 "*) ;;
 	*) hvis_fail "LUN $1: wrong identity: $line" ;; esac
 done
-grep -q 'storage-guest: storvsc channels [2-9]' "$w/disk.log" ||
-	hvis_fail "hv_storvsc did not open a sub-channel"
+[ "$(grep -c 'storage-guest: disk .* wrote' "$w/disk.log")" = 2 ] ||
+	hvis_fail "the guest did not write both disks"
+hosts=$(sed -n 's/.*storage-guest: disk \([0-9]*\):.*bytes=.*/\1/p' "$w/disk.log" | sort -u | wc -l)
+[ "$hosts" = 2 ] || hvis_fail "the disks are not on two controllers ($hosts SCSI hosts)"
+# two controllers, each with its sub-channel
+grep -q 'storage-guest: storvsc channels [4-9]' "$w/disk.log" ||
+	hvis_fail "hv_storvsc did not open a sub-channel on each controller"
 
 # The pattern as the guest wrote it
 yes hvis-pattern-0123456789abcdef | head -c 1048576 >"$w/chunk"

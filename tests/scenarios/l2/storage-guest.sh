@@ -38,12 +38,11 @@ while [ "$(ls /sys/class/scsi_disk 2>/dev/null | wc -l)" -lt "$ndisks" ]; do
 done
 for d in /sys/class/scsi_disk/*; do
 	hctl=$(basename "$d")
-	lun=${hctl##*:}
 	blk=$(ls "$d/device/block")
 	dev=/sys/block/$blk
 	# VPD page 0x80: four header bytes, then the serial number
 	serial=$(tail -c +5 "$d/device/vpd_pg80" 2>/dev/null | tr -d '\000')
-	echo "storage-guest: lun $lun $blk bytes=$(($(cat "$dev/size") * 512))" \
+	echo "storage-guest: disk $hctl $blk bytes=$(($(cat "$dev/size") * 512))" \
 		"vendor=$(cat "$d/device/vendor" | tr -d ' ')" \
 		"model=$(cat "$d/device/model" | tr ' ' '_' | sed 's/_*$//')" \
 		"serial=$serial" "wwid=$(cat "$d/device/wwid" | tr ' ' '_')" \
@@ -51,7 +50,7 @@ for d in /sys/class/scsi_disk/*; do
 		"ro=$(cat "$dev/ro")"
 done
 
-# The channels hv_storvsc opened: the primary and its sub-channels.
+# The channels hv_storvsc opened: the primaries and their sub-channels.
 nchan=0
 for c in /sys/bus/vmbus/devices/*/channels/*; do
 	[ -d "$c" ] || continue
@@ -78,7 +77,7 @@ for d in /sys/class/scsi_disk/*; do
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	sum=$(md5sum /mnt/pattern | cut -d' ' -f1)
 	umount /mnt || why "umount /dev/$blk failed"
-	echo "storage-guest: lun ${hctl##*:} wrote $mib MiB md5=$sum in $t0..$t1 s"
+	echo "storage-guest: disk $hctl wrote $mib MiB md5=$sum in $t0..$t1 s"
 done
 dmesg | grep -i -E 'storvsc|sd [0-9]|I/O error|blk_update' | tail -n 20 | sed 's/^/storage-guest: dmesg: /'
 dmesg | grep -q -i 'I/O error' && why "I/O errors in dmesg"
