@@ -71,12 +71,18 @@ STORAGE_SRCS = host-vsp/storage/storvsp.c host-vsp/storage/image.c \
 # hvis-vspd's input devices: the synthetic mouse (synthhid).
 INPUT_SRCS := host-vsp/input/mouse.c
 
+# hvis-vspd's network adapters: netvsp (NVSP) with its RNDIS logic (pure,
+# unit-tested and fuzzed: NET_LOGIC_SRCS) and the TAP glue (nic.c).
+NET_LOGIC_SRCS := host-vsp/net/netvsp.c host-vsp/net/rndis.c
+NET_SRCS := $(NET_LOGIC_SRCS) host-vsp/net/nic.c
+
 # hvis-vspd (the VSP service of one VM) and hvisctl (its management CLI).
 PROGRAMS += hvis-vspd hvisctl
 hvis-vspd_SRCS = host-vsp/vspd/main.c host-vsp/vspd/loop.c \
 		 host-vsp/vspd/partition.c host-vsp/vspd/control.c \
 		 host-vsp/vspd/storage.c \
-		 $(VMBUS_SERVER_SRCS) $(IC_SRCS) $(STORAGE_SRCS) $(INPUT_SRCS)
+		 $(VMBUS_SERVER_SRCS) $(IC_SRCS) $(STORAGE_SRCS) $(INPUT_SRCS) \
+		 $(NET_SRCS)
 hvis-vspd_LIBS := -ljson-c -luring -pthread
 hvisctl_SRCS = tools/hvisctl/hvisctl.c $(VHD_SRCS)
 hvisctl_LIBS := -ljson-c
@@ -84,7 +90,9 @@ hvisctl_LIBS := -ljson-c
 UNIT_SRCS  := $(wildcard tests/unit/*.c) $(HV_LOGIC_SRCS) $(VMBUS_SERVER_SRCS) \
 	      $(IC_SRCS) host-vsp/vspd/control.c host-vsp/vspd/loop.c \
 	      host-vsp/vspd/partition.c host-vsp/vspd/storage.c $(STORAGE_SRCS) \
-	      $(INPUT_SRCS)
+	      $(INPUT_SRCS) $(NET_SRCS)
+# The fake VMBus host that unit tests and fuzzers share.
+UNIT_SRCS  += tests/common/vmbus_fake.c
 BENCH_SRCS := tests/bench/ring_bench.c
 
 # ---------------------------------------------------------------- rules
@@ -135,29 +143,34 @@ $(BIN)/hvis-bench-ring: $(call rel_objs,$(BENCH_SRCS) $(LIB_SRCS))
 	$(CC) $(CFLAGS_REL) -o $@ $^ -pthread
 
 # libFuzzer harnesses, one per parser of the other side's bytes.
-FUZZERS     := ring tlfs vmbus_server ic control scsi vhd storvsp mouse
+FUZZERS     := ring tlfs vmbus_server ic control scsi vhd storvsp mouse netvsp
 FUZZ_CC     ?= clang
 FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -fno-strict-aliasing \
 	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_ring_SRCS := $(LIB_SRCS)
 FUZZ_tlfs_SRCS := hypervisor/tlfs.c
 FUZZ_vmbus_server_SRCS := $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
+			  tests/common/vmbus_fake.c tests/common/vmbus_fake.h \
 			  $(wildcard host-vsp/vmbus/*.h)
 FUZZ_ic_SRCS := $(IC_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
 		$(wildcard host-vsp/ic/*.h host-vsp/vmbus/*.h)
 FUZZ_control_SRCS = host-vsp/vspd/control.c host-vsp/vspd/loop.c \
 		     host-vsp/vspd/storage.c host-vsp/vspd/partition.c $(STORAGE_SRCS) \
-		     $(INPUT_SRCS) \
+		     $(INPUT_SRCS) $(NET_SRCS) \
 		     $(IC_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
-		     $(wildcard host-vsp/vspd/*.h host-vsp/ic/*.h host-vsp/vmbus/*.h)
+		     $(wildcard host-vsp/vspd/*.h host-vsp/ic/*.h host-vsp/vmbus/*.h \
+				host-vsp/net/*.h)
 FUZZ_control_LIBS := -ljson-c -luring
 FUZZ_mouse_SRCS := $(INPUT_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
 		   $(wildcard host-vsp/input/*.h host-vsp/vmbus/*.h)
 FUZZ_scsi_SRCS := $(SCSI_SRCS) $(wildcard host-vsp/storage/*.h)
 FUZZ_vhd_SRCS := $(VHD_SRCS) $(wildcard host-vsp/storage/*.h)
 FUZZ_storvsp_SRCS := $(STORAGE_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
+		     tests/common/vmbus_fake.c tests/common/vmbus_fake.h \
 		     $(wildcard host-vsp/storage/*.h host-vsp/vmbus/*.h)
 FUZZ_storvsp_LIBS := -luring
+FUZZ_netvsp_SRCS := $(NET_LOGIC_SRCS) $(VMBUS_SERVER_SRCS) $(LIB_SRCS) \
+		    $(wildcard host-vsp/net/*.h host-vsp/vmbus/*.h)
 .SECONDEXPANSION:
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*_SRCS) $(wildcard include/hvis/*.h lib/*.h hypervisor/*.h)
 	@mkdir -p $(@D)

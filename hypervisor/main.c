@@ -145,7 +145,7 @@ static int load_config(const char *path, struct opts *o)
 		"stimer_direct", "tsc_page", "crash_msrs", "vmbus_max_version",
 		"name", "vsp",
 		/* the VSP service's (hvis-vspd --config): devices */
-		"scsi",
+		"scsi", "nics",
 	};
 	json_object *root = json_object_from_file(path), *v;
 	unsigned long long cpus = o->vm.ncpus;

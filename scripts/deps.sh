@@ -15,6 +15,8 @@ pkgs=(
 	liburing-dev		# io_uring for hvis-vspd's disk I/O
 	qemu-utils		# qemu-img: a second VHD implementation to test ours against
 	e2fsprogs		# mke2fs, e2fsck, debugfs: file systems on test disks
+	iproute2		# ip (netns, veth, bridge): the network scenario's peer
+	fio			# the I/O verifier the storage scenario runs in a guest
 	linux-headers-amd64	# kbuild for the guest modules (make modules)
 	linux-source-6.1	# checkpatch.pl for the kernel sources
 	qemu-system-x86		# the layer-1 test host (TCG with emulated SVM)

@@ -416,6 +416,7 @@ static void drain(struct ic_dev *ic)
 	r = vmbus_device_in_ring(ic->vdev);
 	if (!r)
 		return;
+again:
 	while (n < IC_RX_BUDGET && ic->vdev &&
 	       (ic->state == IC_STATE_NEGOTIATING ||
 		ic->state == IC_STATE_READY)) {
@@ -446,8 +447,18 @@ static void drain(struct ic_dev *ic)
 			break;
 		n++;
 	}
-	if (ic->vdev && vmbus_device_in_ring(ic->vdev))
+	if (ic->vdev && vmbus_device_in_ring(ic->vdev)) {
 		vmbus_device_recv_done(ic->vdev);
+		/*
+		 * A packet the guest wrote before the read index went out
+		 * found the ring not empty and sent no signal: look again.
+		 */
+		r = vmbus_device_in_ring(ic->vdev);
+		if (n && n < IC_RX_BUDGET && r && !ic->xmit && !ic->orphan &&
+		    (ic->state == IC_STATE_NEGOTIATING || ic->state == IC_STATE_READY) &&
+		    hvis_ring_bytes_to_read(r) > 0)
+			goto again;
+	}
 }
 
 /* ------------------------------------------------------------ servicing */

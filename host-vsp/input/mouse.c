@@ -223,6 +223,7 @@ static void drain(struct mouse_dev *m)
 	struct hvis_ring *r = m->vdev ? vmbus_device_in_ring(m->vdev) : NULL;
 	unsigned int n = 0;
 
+again:
 	while (r && m->state != MOUSE_FAILED && n < 64) {
 		struct hvis_ring_pkt pkt;
 		uint32_t plen;
@@ -255,8 +256,18 @@ static void drain(struct mouse_dev *m)
 		}
 		n++;
 	}
-	if (n && m->vdev && vmbus_device_in_ring(m->vdev))
+	if (n && m->vdev && vmbus_device_in_ring(m->vdev)) {
 		vmbus_device_recv_done(m->vdev);
+		/*
+		 * What the guest wrote before the read index went out found
+		 * the ring not empty and sent no signal: look again.
+		 */
+		r = vmbus_device_in_ring(m->vdev);
+		if (r && m->state != MOUSE_FAILED && hvis_ring_bytes_to_read(r) > 0) {
+			n = 0;
+			goto again;
+		}
+	}
 }
 
 static int d_open(struct vmbus_device *dev, void *opaque,

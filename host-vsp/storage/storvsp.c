@@ -836,6 +836,7 @@ static void drain(struct sv_chan *ch)
 	if (!r || ch->in_drain)
 		return;
 	ch->in_drain = true;
+again:
 	while (ch->free && ch->open && !ch->broken) {
 		struct hvis_ring_pkt rp;
 		int rc = hvis_ring_peek(r, &rp);
@@ -874,6 +875,18 @@ static void drain(struct sv_chan *ch)
 	}
 	if (n && ch->open && !ch->broken)
 		vmbus_device_recv_done(ch->vdev);
+	/*
+	 * A packet the guest wrote after our last look but before the read
+	 * index above was published found the ring "not empty" and sent no
+	 * signal: look once more now that the index is out (commit has the
+	 * barrier), and go round again if anything is there.
+	 */
+	if (n && ch->free && ch->open && !ch->broken &&
+	    vmbus_device_in_ring(ch->vdev) &&
+	    hvis_ring_bytes_to_read(vmbus_device_in_ring(ch->vdev)) > 0) {
+		n = 0;
+		goto again;
+	}
 	ch->starved = !ch->free && ch->open && !ch->broken;
 	ch->in_drain = false;
 	aio_flush(ch->c->aio);

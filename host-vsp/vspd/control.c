@@ -37,6 +37,7 @@
 
 #include "lib/guid.h"
 #include "control.h"
+#include "host-vsp/net/nic.h"
 #include "storage.h"
 
 #define CTL_IN_CAP	(CTL_LINE_MAX + 1u)	/* a longest line and its '\n' */
@@ -798,6 +799,7 @@ static json_object *cmd_status(struct vspd_ctl_session *s, json_object *req,
 	jadd(a, "channels", chans);
 	jadd(a, "ics", ics);
 	jadd(a, "mouse", d->mouse ? mouse_json(d->mouse) : NULL);
+	jadd(a, "nics", vspd_net_json(d->net));
 	return a;
 }
 
@@ -1466,6 +1468,41 @@ static json_object *cmd_mouse(struct vspd_ctl_session *s, json_object *req,
 	return e;
 }
 
+/* ------------------------------------------------------------ network */
+
+/* {"cmd":"nics"}; {"cmd":"link","nic":NAME (optional: all),"up":BOOL} */
+static json_object *cmd_nics(struct vspd_ctl_session *s, json_object *req,
+			     json_object *id)
+{
+	json_object *a = ans_ok();
+
+	(void)req;
+	(void)id;
+	jadd(a, "nics", vspd_net_json(s->c->d->net));
+	return a;
+}
+
+static json_object *cmd_link(struct vspd_ctl_session *s, json_object *req,
+			     json_object *id)
+{
+	const char *nic;
+	json_object *e, *v = NULL;
+	char err[128];
+	bool up;
+
+	if ((e = arg_str(req, "nic", false, &nic)))
+		return e;
+	if (json_object_object_get_ex(req, "up", &v) && v) {
+		if ((e = arg_bool(req, "up", &up)))
+			return e;
+		if (vspd_net_set_link(s->c->d->net, nic, up, err, sizeof(err)))
+			return ans_err("%s", err);
+		vspd_control_notify(s->c, up ? "link up" : "link down",
+				    nic ? nic : "all NICs");
+	}
+	return cmd_nics(s, req, id);
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 typedef json_object *(*ctl_fn)(struct vspd_ctl_session *s, json_object *req,
@@ -1494,6 +1531,8 @@ static const struct ctl_cmd {
 	{ "disks",		false,	cmd_disks },
 	{ "disk-add",		false,	cmd_disk_add },
 	{ "disk-remove",	false,	cmd_disk_remove },
+	{ "nics",		false,	cmd_nics },
+	{ "link",		false,	cmd_link },
 };
 
 static json_object *cmd_help(struct vspd_ctl_session *s, json_object *req,

@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "host-vsp/net/nic.h"
 #include "storage.h"
 #include "vspd.h"
 
@@ -39,6 +40,9 @@ static void usage(FILE *f)
 	      "      --disk SPEC                 a SCSI disk: PATH[,lun=N][,controller=N][,ro]\n"
 	      "                                  [,format=auto|raw|vhd][,serial=S][,nounmap]\n"
 	      "      --aio auto|io_uring|threads disk I/O engine (default auto)\n"
+	      "      --nic tap=NAME[,mac=MAC][,mtu=N][,queues=N]  a network adapter on TAP\n"
+	      "                                  device NAME\n"
+	      "                                  (config: \"nics\", docs/network.md)\n"
 	      "      --no-mouse                  offer no synthetic mouse\n"
 	      "  -v, --verbose                   log every VMBus message\n"
 	      "  -h, --help\n", f);
@@ -136,7 +140,7 @@ static int parse_version(const char *s, uint32_t *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_MAX = 256, OPT_HB, OPT_DISK, OPT_AIO, OPT_NO_MOUSE };
+	enum { OPT_MAX = 256, OPT_HB, OPT_DISK, OPT_AIO, OPT_NO_MOUSE, OPT_NIC };
 	static const struct option longopts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "run-dir", required_argument, NULL, 'd' },
@@ -146,6 +150,7 @@ int main(int argc, char **argv)
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "aio", required_argument, NULL, OPT_AIO },
 		{ "no-mouse", no_argument, NULL, OPT_NO_MOUSE },
+		{ "nic", required_argument, NULL, OPT_NIC },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -155,6 +160,8 @@ int main(int argc, char **argv)
 	char path[PATH_MAX];
 	const char *config = NULL, *disks[64];
 	unsigned int ndisks = 0;
+	const char *nics[VSPD_MAX_NICS];
+	unsigned int nnics = 0;
 	enum aio_engine engine = AIO_ENGINE_AUTO;
 	char err[512];
 	sigset_t sigs;
@@ -210,6 +217,13 @@ int main(int argc, char **argv)
 		case OPT_NO_MOUSE:
 			d.no_mouse = true;
 			break;
+		case OPT_NIC:
+			if (nnics == VSPD_MAX_NICS) {
+				fprintf(stderr, "hvis-vspd: too many --nic options\n");
+				return 2;
+			}
+			nics[nnics++] = optarg;
+			break;
 		case 'v':
 			d.verbose = true;
 			break;
@@ -263,6 +277,17 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	d.net = vspd_net_create(&d);
+	if (!d.net || (config && vspd_net_load(d.net, config, err, sizeof(err)))) {
+		vspd_log(&d, "%s", d.net ? err : "out of memory");
+		return 1;
+	}
+	for (unsigned int i = 0; i < nnics; i++) {
+		if (vspd_net_add_spec(d.net, nics[i], err, sizeof(err))) {
+			vspd_log(&d, "%s", err);
+			return 1;
+		}
+	}
 	snprintf(path, sizeof(path), "%s/control.sock", d.dir);
 	d.ctl = vspd_control_open(&d, path);
 	if (!d.ctl)
@@ -283,6 +308,7 @@ int main(int argc, char **argv)
 	}
 	vspd_partition_detach(&d, "hvis-vspd stopping");
 	vspd_storage_destroy(d.storage);
+	vspd_net_destroy(d.net);
 	vspd_control_close(d.ctl);
 	loop_del(d.loop, d.attach_fd);
 	close(d.attach_fd);

@@ -28,6 +28,7 @@
 #include <hvis/tlfs.h>
 
 #include "attach_io.h"
+#include "host-vsp/net/nic.h"
 #include "storage.h"
 #include "vspd.h"
 
@@ -573,6 +574,8 @@ static void partition_free(struct vspd_partition *p)
 	/* storage I/O in flight writes guest memory: wait for it first */
 	if (p->srv && d->storage)
 		vspd_storage_detach(d->storage);
+	if (p->srv && d->net)
+		vspd_net_detach(d->net);
 	/* the server next: it closes and releases every channel without
 	 * posting anything to a partition that is gone
 	 */
@@ -678,6 +681,7 @@ void vspd_partition_accept(struct vspd *d)
 	if (p->ics && !d->no_mouse)
 		p->mouse = mouse_register(p->srv, op_log, p);
 	if (!p->ics || (!d->no_mouse && !p->mouse) || (d->storage && vspd_storage_attach(d->storage, p->srv, p->nvps)) ||
+	    (d->net && vspd_net_attach(d->net, p->srv, p->nvps)) ||
 	    loop_add(d->loop, p->fd, EPOLLIN, link_ready, p)) {
 		vspd_log(d, "attach of %s failed: out of memory", p->name);
 		partition_free(p);

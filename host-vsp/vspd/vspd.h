@@ -28,6 +28,7 @@
 struct vspd_partition;
 struct vspd_control;
 struct vspd_storage;
+struct vspd_net;
 
 struct vspd {
 	char name[VSPD_NAME_MAX + 1];
@@ -37,6 +38,7 @@ struct vspd {
 	struct vspd_partition *part;	/* attached partition or NULL */
 	struct vspd_control *ctl;
 	struct vspd_storage *storage;	/* SCSI controllers and disks */
+	struct vspd_net *net;		/* network adapters (host-vsp/net/nic.h) */
 	uint32_t max_version;		/* VMBus cap (0: the partition's) */
 	bool no_mouse;			/* --no-mouse: offer no synthetic mouse */
 	struct ic_options ic_opt;

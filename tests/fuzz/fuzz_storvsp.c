@@ -32,20 +32,19 @@
  * PFN selectors: < 0xC0 data pages, 0xC0..0xDF ring pages, 0xE0..0xEF
  * just outside guest memory, above: far outside.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <hvis/scsi.h>
 #include <hvis/vstor.h>
 
 #include "host-vsp/storage/storvsp.h"
+#include "tests/common/vmbus_fake.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len);
@@ -63,23 +62,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len);
 
 
 struct chan {
-	bool open;
+	struct vf_chan v;		/* rings, relid, connid; v.open */
 	bool tainted;			/* the guest scribbled on its rings */
-	uint32_t relid, connid, gpadl;
-	uint32_t up, down;
-	struct hvis_ring gw, gr;
 	uint64_t next_id;		/* trans_ids: 1 .. MAX_IDS - 1 */
 	uint8_t sent[MAX_IDS], done[MAX_IDS];
 };
 
+static struct vf_host H;		/* guest memory, the server's callbacks */
+
 static struct {
-	int memfd;
-	uint8_t *gmem;
 	uint8_t *named;			/* a byte per guest byte: may be written */
 	bool named_page[MEM_PAGES];	/* some byte of it named */
 	bool ring_page[MEM_PAGES];
 	uint8_t *canary;		/* what guest memory starts as */
-	int maps;
 	char img[64];
 	int img_fd;
 	struct aio *aio;
@@ -100,98 +95,33 @@ static uint8_t canary(size_t i)
 
 /* ------------------------------------------------------------ fake host */
 
-static int f_post(void *o, uint32_t vp, uint32_t sint, const void *m,
-		  uint32_t len)
+static void f_log(struct vf_host *h, enum vmbus_log_level lvl, const char *m)
 {
-	struct hvis_chmsg_offer of;
-	struct hvis_guid scsi = HVIS_GUID_SCSI;
-	uint32_t type;
-
-	(void)o;
-	(void)vp;
-	(void)sint;
-	if (len < 8 || len > HVIS_MESSAGE_PAYLOAD_MAX)
-		abort();
-	memcpy(&type, m, 4);
-	if (type == HVIS_CHMSG_OFFERCHANNEL && len >= sizeof(of)) {
-		memcpy(&of, m, sizeof(of));
-		if (!memcmp(&of.of_if_type, &scsi, sizeof(scsi)) &&
-		    of.of_sub_channel_index < NCHAN) {
-			S.offers[of.of_sub_channel_index] = of;
-			S.have_offer[of.of_sub_channel_index] = true;
-		}
-	}
-	return 0;
-}
-
-static int f_signal(void *o, uint32_t vp, uint32_t sint, uint32_t flag)
-{
-	(void)o;
-	(void)vp;
-	(void)sint;
-	(void)flag;
-	return 0;
-}
-
-static int f_map(void *o, const uint64_t *pfns, uint32_t n, void **view)
-{
-	uint8_t *base;
-
-	(void)o;
-	for (uint32_t i = 0; i < n; i++)
-		if (pfns[i] >= MEM_PAGES)
-			return -EFAULT;
-	base = mmap(NULL, (size_t)(n + 1) * PG, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (base == MAP_FAILED)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
-		if (mmap(base + (size_t)i * PG, PG, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_FIXED, S.memfd,
-			 (off_t)(pfns[i] * PG)) == MAP_FAILED) {
-			munmap(base, (size_t)(n + 1) * PG);
-			return -ENOMEM;
-		}
-	*view = base;
-	S.maps++;
-	return 0;
-}
-
-static void f_unmap(void *o, void *view, uint32_t n)
-{
-	(void)o;
-	munmap(view, (size_t)(n + 1) * PG);
-	S.maps--;
-}
-
-static void f_log(void *o, enum vmbus_log_level lvl, const char *m)
-{
-	(void)o;
-	(void)lvl;
+	(void)h;
 	if (strlen(m) >= 256)
 		abort();
 	if (getenv("HVIS_FUZZ_LOG"))
 		fprintf(stderr, "[%d] %s\n", lvl, m);
 }
 
-static const struct vmbus_server_ops srv_ops = {
-	.post_message = f_post,
-	.signal_guest = f_signal,
-	.map_pages = f_map,
-	.unmap_pages = f_unmap,
-	.log = f_log,
-};
-
-static void *h_page(void *o, uint64_t pfn)
-{
-	(void)o;
-	return pfn < MEM_PAGES ? S.gmem + pfn * PG : NULL;
-}
-
 static const struct storvsp_host_ops host_ops = {
-	.guest_page = h_page,
-	.log = f_log,
+	.opaque = &H,
+	.guest_page = vf_guest_page,
+	.log = vf_log,
 };
+
+/* Take the SCSI offers posted since the last look (the newest for each
+ * sub-channel index), then forget the messages.
+ */
+static void harvest(void)
+{
+	static const struct hvis_guid scsi = HVIS_GUID_SCSI;
+
+	for (unsigned int k = 0; k < NCHAN; k++)
+		if (vf_find_offer(&H, &scsi, (uint16_t)k, 0, &S.offers[k]))
+			S.have_offer[k] = true;
+	vf_clear(&H);
+}
 
 /* ------------------------------------------------------------ input */
 
@@ -226,7 +156,7 @@ static uint32_t in32(struct in *in)
 
 static uint16_t gmsg(const void *m, size_t len)
 {
-	return vmbus_server_handle_message(S.srv, 0, 1, m, len);
+	return vf_send_msg(S.srv, 1, m, len);
 }
 
 static void mark(uint64_t pfn, uint32_t off, uint32_t len)
@@ -242,25 +172,21 @@ static void mark(uint64_t pfn, uint32_t off, uint32_t len)
 /* Read everything the host sent on @k; check what completions answer. */
 static void rx(unsigned int k)
 {
-	static uint8_t buf[1 << 16];
 	struct chan *c = &S.ch[k];
 
-	if (!c->open)
+	if (!c->v.open)
 		return;
 	for (int rounds = 0; rounds < 64; rounds++) {
-		struct hvis_ring_pkt pkt;
-		uint32_t len = sizeof(buf);
-		bool sig = false;
+		struct hvis_pkt_desc desc;
 		int rc;
 
-		while ((rc = hvis_ring_read(&c->gr, buf, &len, &pkt)) == 0) {
-			uint32_t plen = len - pkt.data_off;
-			uint64_t id = pkt.desc.pd_trans_id;
+		while ((rc = vf_guest_read(&c->v, NULL, 0, &desc)) >= 0) {
+			uint32_t plen = (uint32_t)rc;
+			uint64_t id = desc.pd_trans_id;
 
-			len = sizeof(buf);
 			if (c->tainted)
 				continue;
-			if (pkt.desc.pd_type == HVIS_PKT_COMPLETION) {
+			if (desc.pd_type == HVIS_PKT_COMPLETION) {
 				if (plen != HVIS_VSTOR_PACKET_SIZE &&
 				    plen != HVIS_VSTOR_PACKET_SIZE_PRE_WIN8)
 					abort();
@@ -268,7 +194,7 @@ static void rx(unsigned int k)
 				if (id >= MAX_IDS || !c->sent[id] || c->done[id])
 					abort();
 				c->done[id] = 1;
-			} else if (pkt.desc.pd_type == HVIS_PKT_DATA_INBAND) {
+			} else if (desc.pd_type == HVIS_PKT_DATA_INBAND) {
 				if (id != 0)	/* unsolicited: ENUMERATE_BUS */
 					abort();
 			} else {
@@ -279,14 +205,14 @@ static void rx(unsigned int k)
 			return;
 		if (rc != -HVIS_RING_EMPTY)
 			abort();	/* the host broke the guest's ring */
-		if (hvis_ring_commit(&c->gr, &sig)) {
+		rc = vf_guest_commit(S.srv, &c->v);	/* signals if asked */
+		if (rc < 0) {
 			if (c->tainted)
 				return;
 			abort();
 		}
-		if (!sig)
+		if (!rc)
 			return;
-		vmbus_server_signal(S.srv, c->connid);
 	}
 }
 
@@ -310,28 +236,18 @@ static uint64_t send(unsigned int k, uint16_t type, uint16_t flags,
 		     uint32_t len)
 {
 	struct chan *c = &S.ch[k];
-	struct hvis_pkt_desc d = { .pd_type = type, .pd_flags = flags };
-	struct hvis_iov iov[2];
-	unsigned int n = 0;
-	bool sig = false;
 	uint64_t id;
 
-	if (!c->open || c->next_id >= MAX_IDS)
+	if (!c->v.open || c->next_id >= MAX_IDS)
 		return 0;
 	id = c->next_id;
-	d.pd_trans_id = id;
-	if (hdr_len)
-		iov[n++] = (struct hvis_iov){ hdr, hdr_len };
-	if (len)
-		iov[n++] = (struct hvis_iov){ p, len };
 	c->sent[id] = 1;		/* before: the answer may come at once */
-	if (hvis_ring_send(&c->gw, &d, hdr_len, iov, n, &sig)) {
+	if (vf_guest_send(&H, S.srv, &c->v, type, flags, id, hdr, hdr_len, p,
+			  len, 0)) {
 		c->sent[id] = 0;
 		return 0;
 	}
 	c->next_id++;
-	if (sig)
-		vmbus_server_signal(S.srv, c->connid);
 	return id;
 }
 
@@ -339,58 +255,19 @@ static void chan_open(unsigned int k)
 {
 	struct chan *c = &S.ch[k];
 	const struct hvis_chmsg_offer *o = &S.offers[k];
-	uint32_t pfn0 = RING0 + RING_STRIDE * k, n;
-	uint8_t b[HVIS_MESSAGE_PAYLOAD_MAX];
-	struct hvis_chmsg_gpadl_header h;
-	struct hvis_gpa_range r;
-	struct hvis_chmsg_open om;
-	uint8_t *ring;
+	uint32_t pfn0 = RING0 + RING_STRIDE * k, down = k ? 4 : S.down_pages;
+	struct vmbus_device *dev;
 
-	if (c->open || !S.have_offer[k] || !o->of_child_relid)
+	harvest();
+	if (c->v.open || !S.have_offer[k] || !o->of_child_relid)
 		return;
 	c->tainted = false;
-	c->up = 4;
-	c->down = k ? 4 : S.down_pages;
-	n = c->up + c->down;
-	c->relid = o->of_child_relid;
-	c->connid = o->of_connection_id;
-	c->gpadl = ++S.next_gpadl;
-	ring = S.gmem + (size_t)pfn0 * PG;
-	memset(ring, 0, (size_t)n * PG);
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < 4 + down; i++)
 		S.ring_page[pfn0 + i] = true;
-	if (hvis_ring_attach(&c->gw, (void *)ring, ring + PG, (c->up - 1) * PG,
-			     HVIS_RING_WRITER) ||
-	    hvis_ring_attach(&c->gr, (void *)(ring + (size_t)c->up * PG),
-			     ring + (size_t)(c->up + 1) * PG,
-			     (c->down - 1) * PG, HVIS_RING_READER))
-		abort();
-	memset(&h, 0, sizeof(h));
-	h.gh_hdr.ch_msgtype = HVIS_CHMSG_GPADL_HEADER;
-	h.gh_child_relid = c->relid;
-	h.gh_gpadl = c->gpadl;
-	h.gh_range_buflen = (uint16_t)(8 + 8 * n);
-	h.gh_rangecount = 1;
-	r.gr_byte_count = n * PG;
-	r.gr_byte_offset = 0;
-	memcpy(b, &h, sizeof(h));
-	memcpy(b + 20, &r, sizeof(r));
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t pfn = pfn0 + i;
-
-		memcpy(b + 28 + 8 * i, &pfn, 8);
-	}
-	gmsg(b, 28 + 8 * n);
-	memset(&om, 0, sizeof(om));
-	om.op_hdr.ch_msgtype = HVIS_CHMSG_OPENCHANNEL;
-	om.op_child_relid = c->relid;
-	om.op_openid = c->relid;
-	om.op_ring_gpadl = c->gpadl;
-	om.op_downstream_page_offset = c->up;
-	gmsg(&om, sizeof(om));
-	c->open = vmbus_server_device_by_relid(S.srv, c->relid) &&
-		  vmbus_device_state(vmbus_server_device_by_relid(S.srv, c->relid)) ==
-		  VMBUS_CHAN_OPEN;
+	vf_open_channel_at(&H, S.srv, o->of_child_relid, 4, down, pfn0,
+			   ++S.next_gpadl, &c->v);
+	dev = vmbus_server_device_by_relid(S.srv, c->v.relid);
+	c->v.open = dev && vmbus_device_state(dev) == VMBUS_CHAN_OPEN;
 	if (!c->next_id)
 		c->next_id = 1;
 }
@@ -398,19 +275,10 @@ static void chan_open(unsigned int k)
 static void chan_close(unsigned int k)
 {
 	struct chan *c = &S.ch[k];
-	struct hvis_chmsg_relid m = { .rl_hdr.ch_msgtype = HVIS_CHMSG_CLOSECHANNEL };
-	struct hvis_chmsg_gpadl_teardown t = {
-		.gt_hdr.ch_msgtype = HVIS_CHMSG_GPADL_TEARDOWN,
-	};
 
-	if (!c->open)
+	if (!c->v.open)
 		return;
-	m.rl_child_relid = c->relid;
-	t.gt_child_relid = c->relid;
-	t.gt_gpadl = c->gpadl;
-	gmsg(&m, sizeof(m));
-	gmsg(&t, sizeof(t));
-	c->open = false;
+	vf_close_channel(&H, S.srv, &c->v);
 	if (!k) {
 		/* the sub-channels go with the primary: release them */
 		for (unsigned int i = 1; i < NCHAN; i++) {
@@ -422,7 +290,7 @@ static void chan_close(unsigned int k)
 			if (S.have_offer[i])
 				gmsg(&rl, sizeof(rl));
 			S.have_offer[i] = false;
-			S.ch[i].open = false;
+			S.ch[i].v.open = false;
 		}
 	}
 }
@@ -458,21 +326,17 @@ static void linux_init(void)
 static void connect_server(void)
 {
 	struct vmbus_server_options so = { .nvps = S.nvps };
-	struct hvis_chmsg_initiate_contact ic;
-	struct hvis_chmsg_hdr ro = { .ch_msgtype = HVIS_CHMSG_REQUESTOFFERS };
+	struct vmbus_server_ops ops = vf_server_ops(&H);
 
 	memset(S.have_offer, 0, sizeof(S.have_offer));
 	for (unsigned int k = 0; k < NCHAN; k++)
-		S.ch[k].open = false;
-	S.srv = vmbus_server_create(&so, &srv_ops);
+		S.ch[k].v.open = false;
+	vf_clear(&H);
+	S.srv = vmbus_server_create(&so, &ops);
 	if (!S.srv || storvsp_attach(S.c, S.srv, S.nvps))
 		abort();
-	memset(&ic, 0, sizeof(ic));
-	ic.ic_hdr.ch_msgtype = HVIS_CHMSG_INITIATE_CONTACT;
-	ic.ic_version_requested = HVIS_VMBUS_VERSION_WS2022;
-	ic.ic_msg_sint = HVIS_VMBUS_MESSAGE_SINT;
-	vmbus_server_handle_message(S.srv, 0, 4, &ic, sizeof(ic));
-	gmsg(&ro, sizeof(ro));
+	vf_connect(&H, S.srv, HVIS_VMBUS_VERSION_WS2022);
+	harvest();
 }
 
 static void disconnect_server(void)
@@ -491,7 +355,7 @@ static void disconnect_server(void)
 		abort();	/* nothing is open once detached */
 	vmbus_server_destroy(S.srv);
 	S.srv = NULL;
-	if (S.maps)
+	if (H.maps)
 		abort();
 }
 
@@ -736,7 +600,7 @@ static void op_scribble(struct in *in)
 	struct chan *c = &S.ch[k];
 	uint32_t pfn;
 
-	if (!c->open)
+	if (!c->v.open)
 		return;
 	/*
 	 * The words the guest owns: in its outbound ring the write index and
@@ -744,10 +608,10 @@ static void op_scribble(struct in *in)
 	 * interrupt mask. The guest's own ring code is then out of step with
 	 * them: it stops checking what it reads on this channel.
 	 */
-	pfn = RING0 + RING_STRIDE * k + (w & 2 ? c->up : 0);
-	memcpy(S.gmem + (size_t)pfn * PG + 4 * word[(w & 2) | (w & 1)], &v, 4);
+	pfn = RING0 + RING_STRIDE * k + (w & 2 ? c->v.up : 0);
+	memcpy(H.gmem + (size_t)pfn * PG + 4 * word[(w & 2) | (w & 1)], &v, 4);
 	c->tainted = true;
-	vmbus_server_signal(S.srv, c->connid);
+	vmbus_server_signal(S.srv, c->v.connid);
 }
 
 static void hot_add(uint8_t lun, bool ro)
@@ -767,10 +631,10 @@ static void check_canary(void)
 		size_t at = pg * PG;
 
 		if (S.ring_page[pg] ||
-		    (!S.named_page[pg] && !memcmp(S.gmem + at, S.canary + at, PG)))
+		    (!S.named_page[pg] && !memcmp(H.gmem + at, S.canary + at, PG)))
 			continue;
 		for (size_t i = at; i < at + PG; i++) {
-			if (S.named[i] || S.gmem[i] == S.canary[i])
+			if (S.named[i] || H.gmem[i] == S.canary[i])
 				continue;
 			fprintf(stderr, "guest byte %#zx (page %zu) written outside every page list\n",
 				i, pg);
@@ -791,14 +655,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	S.memfd = memfd_create("hvis-fuzz-storvsp", 0);
-	if (S.memfd < 0 || ftruncate(S.memfd, (off_t)MEM_PAGES * PG))
-		abort();
-	S.gmem = mmap(NULL, (size_t)MEM_PAGES * PG, PROT_READ | PROT_WRITE,
-		      MAP_SHARED, S.memfd, 0);
+	vf_host_init(&H, (size_t)MEM_PAGES * PG, NULL);	/* aborts */
+	H.on_log = f_log;
 	S.named = malloc((size_t)MEM_PAGES * PG);
 	S.canary = malloc((size_t)MEM_PAGES * PG);
-	if (S.gmem == MAP_FAILED || !S.named || !S.canary)
+	if (!S.named || !S.canary)
 		abort();
 	for (size_t i = 0; i < (size_t)MEM_PAGES * PG; i++)
 		S.canary[i] = canary(i);
@@ -824,7 +685,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	int ops = 0;
 
 	/* a fresh guest, image and controller */
-	memcpy(S.gmem, S.canary, (size_t)MEM_PAGES * PG);
+	memcpy(H.gmem, S.canary, (size_t)MEM_PAGES * PG);
 	memset(S.named, 0, (size_t)MEM_PAGES * PG);
 	memset(S.named_page, 0, sizeof(S.named_page));
 	memset(S.ring_page, 0, sizeof(S.ring_page));
@@ -845,6 +706,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		linux_init();
 
 	while (in.n && ops++ < MAX_OPS) {
+		harvest();
 		switch (in8(&in) % 13) {
 		case 0:
 			op_inband(&in);
@@ -875,10 +737,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			break;
 		case 8: {
 			unsigned int k = in8(&in) % NCHAN;
-			bool was = S.ch[k].open;
+			bool was = S.ch[k].v.open;
 
 			chan_open(k);
-			if (!k && !was && S.ch[0].open)
+			if (!k && !was && S.ch[0].v.open)
 				linux_init();
 			break;
 		}
@@ -888,8 +750,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		case 10: {
 			unsigned int k = in8(&in) % NCHAN;
 
-			if (S.ch[k].open)
-				vmbus_server_signal(S.srv, S.ch[k].connid);
+			if (S.ch[k].v.open)
+				vmbus_server_signal(S.srv, S.ch[k].v.connid);
 			break;
 		}
 		case 11:

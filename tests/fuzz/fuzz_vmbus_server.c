@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "host-vsp/vmbus/server.h"
+#include "tests/common/vmbus_fake.h"	/* the guest's message builders */
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len);
 
@@ -277,41 +278,28 @@ static void send_msg(struct vmbus_server *s, uint32_t conn, const void *m,
 		abort();
 }
 
+/* Linux's GPADL messages (26 PFNs in the header, 28 per body) for @n
+ * contiguous pages at @pfn0.
+ */
 static void gpadl_linux(struct vmbus_server *s, uint32_t relid,
 			uint32_t handle, uint32_t pfn0, uint32_t n)
 {
-	uint8_t buf[240];
-	struct hvis_chmsg_gpadl_header h;
-	struct hvis_gpa_range r = { n * PG, 0 };
-	struct hvis_chmsg_gpadl_body b;
+	uint8_t buf[HVIS_MESSAGE_PAYLOAD_MAX];
+	uint64_t pfns[80];
 	uint32_t done, k;
-	uint64_t pfn;
 
-	memset(&h, 0, sizeof(h));
-	h.gh_hdr.ch_msgtype = HVIS_CHMSG_GPADL_HEADER;
-	h.gh_child_relid = relid;
-	h.gh_gpadl = handle;
-	h.gh_range_buflen = (uint16_t)(8 + n * 8);
-	h.gh_rangecount = 1;
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + 20, &r, 8);
+	if (n > 80)
+		abort();
+	for (uint32_t i = 0; i < n; i++)
+		pfns[i] = pfn0 + i;
 	k = n < 26 ? n : 26;
-	for (uint32_t i = 0; i < k; i++) {
-		pfn = pfn0 + i;
-		memcpy(buf + 28 + i * 8, &pfn, 8);
-	}
-	send_msg(s, 1, buf, 28 + k * 8);
+	send_msg(s, 1, buf, vf_gpadl_header_msg(buf, relid, handle, 1,
+						(uint16_t)(8 + n * 8), n * PG,
+						0, pfns, k));
 	for (done = k; done < n; done += k) {
 		k = n - done < 28 ? n - done : 28;
-		memset(&b, 0, sizeof(b));
-		b.gb_hdr.ch_msgtype = HVIS_CHMSG_GPADL_BODY;
-		b.gb_gpadl = handle;
-		memcpy(buf, &b, sizeof(b));
-		for (uint32_t i = 0; i < k; i++) {
-			pfn = pfn0 + done + i;
-			memcpy(buf + 16 + i * 8, &pfn, 8);
-		}
-		send_msg(s, 1, buf, 16 + k * 8);
+		send_msg(s, 1, buf,
+			 vf_gpadl_body_msg(buf, handle, pfns + done, k));
 	}
 }
 
@@ -320,13 +308,7 @@ static void open_ch(struct vmbus_server *s, uint32_t relid, uint32_t handle,
 {
 	struct hvis_chmsg_open m;
 
-	memset(&m, 0, sizeof(m));
-	m.op_hdr.ch_msgtype = HVIS_CHMSG_OPENCHANNEL;
-	m.op_child_relid = relid;
-	m.op_openid = relid;
-	m.op_ring_gpadl = handle;
-	m.op_target_vp = vp;
-	m.op_downstream_page_offset = off;
+	vf_open_msg(&m, relid, handle, vp, off);
 	send_msg(s, 1, &m, sizeof(m));
 }
 
@@ -335,15 +317,8 @@ static void contact(struct vmbus_server *s, uint32_t ver, uint32_t vcpu,
 {
 	struct hvis_chmsg_initiate_contact m;
 
-	memset(&m, 0, sizeof(m));
-	m.ic_hdr.ch_msgtype = HVIS_CHMSG_INITIATE_CONTACT;
-	m.ic_version_requested = ver;
-	m.ic_target_vcpu = vcpu;
-	if (ver >= HVIS_VMBUS_VERSION_WIN10_RS4)
-		m.ic_msg_sint = (uint8_t)sint;
-	else
-		m.ic_interrupt_page = page;
-	send_msg(s, ver >= HVIS_VMBUS_VERSION_WIN10_RS4 ? 4 : 1, &m, sizeof(m));
+	vf_contact_msg(&m, ver, vcpu, (uint8_t)sint, page);
+	send_msg(s, vf_contact_conn(ver), &m, sizeof(m));
 }
 
 /* ------------------------------------------------------------ driver */

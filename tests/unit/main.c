@@ -38,6 +38,7 @@ static int (*const suites[])(void) = {
 	unit_register_scsi,
 	unit_register_vhd,
 	unit_register_storvsp,
+	unit_register_netvsp,
 };
 
 int main(void)

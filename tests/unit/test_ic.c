@@ -22,6 +22,7 @@
 #include <CUnit/CUnit.h>
 
 #include "host-vsp/ic/ic_int.h"
+#include "tests/common/vmbus_fake.h"
 #include "unit.h"
 
 #define MEM_PAGES	512u
@@ -35,91 +36,14 @@
 
 /* ------------------------------------------------------------ fake host */
 
+static struct vf_host VH;	/* tests/common/vmbus_fake.h */
+
 static struct {
-	int memfd;
-	uint8_t *gmem;
-	int maps;
-	unsigned int logs, warns;
 	uint64_t unix_ns, ref_time;
 	unsigned int nev;
 	enum ic_event ev[MAXEV];
 	enum ic_kind ev_kind[MAXEV];
-	uint8_t offers[8][sizeof(struct hvis_chmsg_offer)];
-	unsigned int noffers;
 } F;
-
-static int f_post(void *o, uint32_t vp, uint32_t sint, const void *msg,
-		  uint32_t len)
-{
-	uint32_t type;
-
-	(void)o;
-	(void)vp;
-	(void)sint;
-	memcpy(&type, msg, 4);
-	if (type == HVIS_CHMSG_OFFERCHANNEL && F.noffers < 8 &&
-	    len >= sizeof(struct hvis_chmsg_offer))
-		memcpy(F.offers[F.noffers++], msg, sizeof(F.offers[0]));
-	return 0;
-}
-
-static int f_signal(void *o, uint32_t vp, uint32_t sint, uint32_t flag)
-{
-	(void)o;
-	(void)vp;
-	(void)sint;
-	(void)flag;
-	return 0;
-}
-
-static int f_map(void *o, const uint64_t *pfns, uint32_t n, void **view)
-{
-	uint8_t *base;
-
-	(void)o;
-	for (uint32_t i = 0; i < n; i++)
-		if (pfns[i] >= MEM_PAGES)
-			return -EFAULT;
-	base = mmap(NULL, (size_t)(n + 1) * PG, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (base == MAP_FAILED)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
-		if (mmap(base + (size_t)i * PG, PG, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_FIXED, F.memfd,
-			 (off_t)(pfns[i] * PG)) == MAP_FAILED) {
-			munmap(base, (size_t)(n + 1) * PG);
-			return -ENOMEM;
-		}
-	*view = base;
-	F.maps++;
-	return 0;
-}
-
-static void f_unmap(void *o, void *view, uint32_t n)
-{
-	(void)o;
-	munmap(view, (size_t)(n + 1) * PG);
-	F.maps--;
-}
-
-static void f_log(void *o, enum vmbus_log_level lvl, const char *msg)
-{
-	(void)o;
-	F.logs++;
-	if (lvl >= VMBUS_LOG_WARN)
-		F.warns++;
-	if (getenv("HVIS_TEST_LOG"))
-		fprintf(stderr, "[%d] %s\n", lvl, msg);
-}
-
-static const struct vmbus_server_ops srv_ops = {
-	.post_message = f_post,
-	.signal_guest = f_signal,
-	.map_pages = f_map,
-	.unmap_pages = f_unmap,
-	.log = f_log,
-};
 
 static void h_time(void *o, uint64_t *unix_ns, uint64_t *ref)
 {
@@ -147,8 +71,9 @@ static bool saw_event(enum ic_kind k, enum ic_event ev)
 }
 
 static const struct ic_host_ops host_ops = {
+	.opaque = &VH,
 	.time_now = h_time,
-	.log = f_log,
+	.log = vf_log,
 	.notify = h_notify,
 };
 
@@ -583,43 +508,33 @@ static bool lin_vss(uint8_t *p, uint32_t len)
 
 /* ------------------------------------------------------------ fixture */
 
-struct gchan {
-	bool open;
-	struct hvis_ring gw, gr;	/* guest writes / reads */
-};
-
 struct fx {
 	struct vmbus_server *s;
 	struct ic_host *h;
 	struct ic_dev *ic[IC_KIND_COUNT];
-	struct gchan ch[IC_KIND_COUNT];
+	struct vf_chan ch[IC_KIND_COUNT];	/* the guest's ends */
 	uint64_t now;
 };
 
 static uint16_t gsend(struct fx *x, const void *m, size_t len)
 {
-	return vmbus_server_handle_message(x->s, 0, 1, m, len);
+	return vf_send_msg(x->s, 1, m, len);
 }
 
 static void fx_init_opt(struct fx *x, uint32_t vmbus_ver,
 			const struct ic_options *opt)
 {
-	struct hvis_chmsg_initiate_contact c;
-	struct hvis_chmsg_hdr ro = { .ch_msgtype = HVIS_CHMSG_REQUESTOFFERS };
 	struct vmbus_server_options so = { .nvps = 2 };
+	struct vmbus_server_ops ops;
 
 	memset(&F, 0, sizeof(F));
-	F.memfd = memfd_create("hvis-ic-guest", 0);
-	CU_ASSERT_FATAL(F.memfd >= 0);
-	CU_ASSERT_FATAL(ftruncate(F.memfd, (off_t)MEM_PAGES * PG) == 0);
-	F.gmem = mmap(NULL, (size_t)MEM_PAGES * PG, PROT_READ | PROT_WRITE,
-		      MAP_SHARED, F.memfd, 0);
-	CU_ASSERT_FATAL(F.gmem != MAP_FAILED);
+	vf_host_init(&VH, (size_t)MEM_PAGES * PG, vf_cunit_check);
+	ops = vf_server_ops(&VH);
 	F.unix_ns = 1700000000ull * SEC + 123456789;
 	F.ref_time = 5000000;
 
 	memset(x, 0, sizeof(*x));
-	x->s = vmbus_server_create(&so, &srv_ops);
+	x->s = vmbus_server_create(&so, &ops);
 	CU_ASSERT_FATAL(x->s != NULL);
 	x->h = ic_register_all(x->s, &host_ops, opt);
 	CU_ASSERT_FATAL(x->h != NULL);
@@ -631,18 +546,10 @@ static void fx_init_opt(struct fx *x, uint32_t vmbus_ver,
 	x->now = 1000 * SEC;
 	ic_host_tick(x->h, x->now);
 
-	memset(&c, 0, sizeof(c));
-	c.ic_hdr.ch_msgtype = HVIS_CHMSG_INITIATE_CONTACT;
-	c.ic_version_requested = vmbus_ver;
-	if (vmbus_ver >= V(5, 0))
-		c.ic_msg_sint = HVIS_VMBUS_MESSAGE_SINT;
-	else
-		c.ic_interrupt_page = 0x3000;
-	CU_ASSERT_EQUAL(vmbus_server_handle_message(x->s, 0,
-			vmbus_ver >= V(5, 0) ? 4 : 1, &c, sizeof(c)),
-			HVIS_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(gsend(x, &ro, sizeof(ro)), HVIS_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(F.noffers, IC_KIND_COUNT);
+	/* 5.0+ on connection 4, older with the interrupt page at 0x3000 */
+	vf_connect(&VH, x->s, vmbus_ver);
+	CU_ASSERT_EQUAL(vf_count_msgs(&VH, HVIS_CHMSG_OFFERCHANNEL),
+			IC_KIND_COUNT);
 }
 
 static void fx_init(struct fx *x)
@@ -654,9 +561,7 @@ static void fx_fini(struct fx *x)
 {
 	ic_host_destroy(x->h);
 	vmbus_server_destroy(x->s);
-	CU_ASSERT_EQUAL(F.maps, 0);
-	munmap(F.gmem, (size_t)MEM_PAGES * PG);
-	close(F.memfd);
+	vf_host_fini(&VH);		/* every view unmapped */
 }
 
 static void tick(struct fx *x, uint64_t delta)
@@ -670,93 +575,41 @@ static void fx_open(struct fx *x, enum ic_kind k)
 {
 	uint32_t relid = (uint32_t)k + 1, handle = 0x100 + (uint32_t)k;
 	uint32_t pfn0 = 16 + 16 * (uint32_t)k;
-	uint8_t buf[240];
-	struct hvis_chmsg_gpadl_header gh;
-	struct hvis_gpa_range r = { RING_PAGES * PG, 0 };
-	struct hvis_chmsg_open om;
-	uint8_t *ring = F.gmem + (size_t)pfn0 * PG;
 
-	memset(ring, 0, (size_t)RING_PAGES * PG);
-	memset(&gh, 0, sizeof(gh));
-	gh.gh_hdr.ch_msgtype = HVIS_CHMSG_GPADL_HEADER;
-	gh.gh_child_relid = relid;
-	gh.gh_gpadl = handle;
-	gh.gh_range_buflen = 8 + RING_PAGES * 8;
-	gh.gh_rangecount = 1;
-	memcpy(buf, &gh, sizeof(gh));
-	memcpy(buf + 20, &r, sizeof(r));
-	for (uint32_t i = 0; i < RING_PAGES; i++) {
-		uint64_t pfn = pfn0 + i;
-
-		memcpy(buf + 28 + 8 * i, &pfn, 8);
-	}
-	CU_ASSERT_EQUAL(gsend(x, buf, 28 + 8 * RING_PAGES), HVIS_STATUS_SUCCESS);
-	memset(&om, 0, sizeof(om));
-	om.op_hdr.ch_msgtype = HVIS_CHMSG_OPENCHANNEL;
-	om.op_child_relid = relid;
-	om.op_openid = relid;
-	om.op_ring_gpadl = handle;
-	om.op_downstream_page_offset = RING_PAGES / 2;
-	CU_ASSERT_FATAL(hvis_ring_attach(&x->ch[k].gw, (void *)ring, ring + PG,
-					 3 * PG, HVIS_RING_WRITER) == 0);
-	CU_ASSERT_FATAL(hvis_ring_attach(&x->ch[k].gr, (void *)(ring + 4 * PG),
-					 ring + 5 * PG, 3 * PG,
-					 HVIS_RING_READER) == 0);
-	CU_ASSERT_EQUAL(gsend(x, &om, sizeof(om)), HVIS_STATUS_SUCCESS);
+	vf_open_channel_at(&VH, x->s, relid, RING_PAGES / 2, RING_PAGES / 2,
+			   pfn0, handle, &x->ch[k]);
 	CU_ASSERT_EQUAL(vmbus_device_state(ic_dev_vmbus(x->ic[k])),
 			VMBUS_CHAN_OPEN);
-	x->ch[k].open = true;
 }
 
 static void fx_close(struct fx *x, enum ic_kind k)
 {
-	struct hvis_chmsg_relid m = { .rl_hdr.ch_msgtype = HVIS_CHMSG_CLOSECHANNEL,
-				      .rl_child_relid = (uint32_t)k + 1 };
-	struct hvis_chmsg_gpadl_teardown t = {
-		.gt_hdr.ch_msgtype = HVIS_CHMSG_GPADL_TEARDOWN,
-		.gt_child_relid = (uint32_t)k + 1, .gt_gpadl = 0x100 + (uint32_t)k };
-
-	CU_ASSERT_EQUAL(gsend(x, &m, sizeof(m)), HVIS_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(gsend(x, &t, sizeof(t)), HVIS_STATUS_SUCCESS);
-	x->ch[k].open = false;
+	CU_ASSERT_EQUAL(x->ch[k].relid, (uint32_t)k + 1);
+	vf_close_channel(&VH, x->s, &x->ch[k]);
 }
 
 /* Next host packet on @k: payload copied to @p; 0 if none. */
 static uint32_t g_recv(struct fx *x, enum ic_kind k, uint8_t *p, uint32_t max,
 		       struct hvis_pkt_desc *desc)
 {
-	uint8_t buf[16384];
-	uint32_t len = sizeof(buf);
-	struct hvis_ring_pkt pkt;
-	bool sig;
-	int rc = hvis_ring_read(&x->ch[k].gr, buf, &len, &pkt);
+	int rc = vf_guest_read(&x->ch[k], p, max, desc);
 
 	if (rc == -HVIS_RING_EMPTY)
 		return 0;
-	CU_ASSERT_EQUAL_FATAL(rc, 0);
-	CU_ASSERT_EQUAL(hvis_ring_commit(&x->ch[k].gr, &sig), 0);
-	/* the host asked for space (pending_send_sz): tell it */
-	if (sig)
-		vmbus_server_signal(x->s, CONNID((uint32_t)k + 1));
-	CU_ASSERT_FATAL(len - pkt.data_off <= max);
-	memcpy(p, buf + pkt.data_off, len - pkt.data_off);
-	if (desc)
-		*desc = pkt.desc;
-	return len - pkt.data_off;
+	CU_ASSERT_FATAL(rc >= 0);
+	/* the host asked for space (pending_send_sz): told */
+	CU_ASSERT(vf_guest_commit(x->s, &x->ch[k]) >= 0);
+	CU_ASSERT_FATAL((uint32_t)rc <= max);
+	return (uint32_t)rc;
 }
 
 /* Guest -> host packet, then signal the channel. */
 static void g_send_type(struct fx *x, enum ic_kind k, uint16_t type,
 			const void *p, uint32_t len, uint64_t trans_id)
 {
-	struct hvis_pkt_desc d = { .pd_type = type, .pd_trans_id = trans_id };
-	struct hvis_iov iov = { p, len };
-	bool sig;
-
-	CU_ASSERT_EQUAL_FATAL(hvis_ring_send(&x->ch[k].gw, &d, 0, &iov, 1, &sig),
-			      0);
-	CU_ASSERT_EQUAL(vmbus_server_signal(x->s, CONNID((uint32_t)k + 1)),
-			HVIS_STATUS_SUCCESS);
+	CU_ASSERT_EQUAL_FATAL(vf_guest_send(&VH, x->s, &x->ch[k], type, 0,
+					    trans_id, NULL, 0, p, len,
+					    VF_SIGNAL_ALWAYS), 0);
 }
 
 static void g_send(struct fx *x, enum ic_kind k, const void *p, uint32_t len,
@@ -834,6 +687,12 @@ static void open_ready(struct fx *x, enum ic_kind k)
 
 /* ------------------------------------------------------------ tests */
 
+/* The @i-th OFFERCHANNEL of the connection. */
+static const struct vf_msg *offer_msg(unsigned int i)
+{
+	return vf_nth_msg(&VH, HVIS_CHMSG_OFFERCHANNEL, i);
+}
+
 static void test_offers(void)
 {
 	struct fx x;
@@ -844,11 +703,13 @@ static void test_offers(void)
 
 	fx_init(&x);
 	for (unsigned int i = 0; i < IC_KIND_COUNT; i++) {
+		const struct vf_msg *m = offer_msg(i);
 		struct hvis_chmsg_offer of;
 		uint32_t mode;
 		struct ic_dev_info info;
 
-		memcpy(&of, F.offers[i], sizeof(of));
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+		memcpy(&of, m->b, sizeof(of));
 		CU_ASSERT(memcmp(&of.of_if_type, &cls[i], 16) == 0);
 		CU_ASSERT_EQUAL(of.of_child_relid, i + 1);
 		CU_ASSERT_EQUAL(of.of_chn_flags, HVIS_OFFER_FLAG_NAMED_PIPE_MODE);
@@ -858,7 +719,7 @@ static void test_offers(void)
 		CU_ASSERT_EQUAL(of.of_if_instance.g_bytes[7] >> 4, 4);
 		CU_ASSERT_EQUAL(of.of_if_instance.g_bytes[8] >> 6, 2);
 		for (unsigned int j = 0; j < i; j++)
-			CU_ASSERT(memcmp(F.offers[j] + 24, F.offers[i] + 24, 16));
+			CU_ASSERT(memcmp(offer_msg(j)->b + 24, m->b + 24, 16));
 		ic_dev_info(x.ic[i], &info);
 		CU_ASSERT_EQUAL(info.kind, i);
 		CU_ASSERT_EQUAL(info.relid, i + 1);
@@ -1999,9 +1860,7 @@ static void test_lifetimes(void)
 	CU_ASSERT_PTR_NULL(ic_dev_vmbus(x.ic[IC_KVP]));
 	ic_host_tick(x.h, x.now + SEC);
 	ic_host_destroy(x.h);
-	CU_ASSERT_EQUAL(F.maps, 0);
-	munmap(F.gmem, (size_t)MEM_PAGES * PG);
-	close(F.memfd);
+	vf_host_fini(&VH);
 
 	/* host destroyed with channels open: rescinded, freed on release */
 	fx_init(&x);

@@ -31,6 +31,7 @@
 
 #include "host-vsp/storage/storvsp.h"
 #include "host-vsp/storage/vhd.h"
+#include "tests/common/vmbus_fake.h"
 #include "unit.h"
 
 /*
@@ -54,120 +55,22 @@
 
 /* ------------------------------------------------------------ fake host */
 
-struct msg {
-	uint32_t type, len;
-	uint8_t b[HVIS_MESSAGE_PAYLOAD_MAX];
-};
-
-static struct {
-	int memfd;
-	uint8_t *gmem;
-	int maps;
-	unsigned int warns;
-	struct msg msgs[512];
-	unsigned int nmsgs;
-	unsigned int signals;
-	uint32_t next_pfn;
-} F;
-
-static int f_post(void *o, uint32_t vp, uint32_t sint, const void *m,
-		  uint32_t len)
-{
-	struct msg *r;
-
-	(void)o;
-	(void)vp;
-	(void)sint;
-	CU_ASSERT_FATAL(F.nmsgs < sizeof(F.msgs) / sizeof(F.msgs[0]));
-	CU_ASSERT_FATAL(len <= sizeof(r->b) && len >= 8);
-	r = &F.msgs[F.nmsgs++];
-	memcpy(&r->type, m, 4);
-	r->len = len;
-	memcpy(r->b, m, len);
-	return 0;
-}
-
-static int f_signal(void *o, uint32_t vp, uint32_t sint, uint32_t flag)
-{
-	(void)o;
-	(void)vp;
-	(void)sint;
-	(void)flag;
-	F.signals++;
-	return 0;
-}
-
-static int f_map(void *o, const uint64_t *pfns, uint32_t n, void **view)
-{
-	uint8_t *base;
-
-	(void)o;
-	for (uint32_t i = 0; i < n; i++)
-		if (pfns[i] >= MEM_PAGES)
-			return -EFAULT;
-	base = mmap(NULL, (size_t)(n + 1) * PG, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (base == MAP_FAILED)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
-		if (mmap(base + (size_t)i * PG, PG, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_FIXED, F.memfd,
-			 (off_t)(pfns[i] * PG)) == MAP_FAILED) {
-			munmap(base, (size_t)(n + 1) * PG);
-			return -ENOMEM;
-		}
-	*view = base;
-	F.maps++;
-	return 0;
-}
-
-static void f_unmap(void *o, void *view, uint32_t n)
-{
-	(void)o;
-	munmap(view, (size_t)(n + 1) * PG);
-	F.maps--;
-}
-
-static void f_log(void *o, enum vmbus_log_level lvl, const char *m)
-{
-	(void)o;
-	if (lvl >= VMBUS_LOG_WARN)
-		F.warns++;
-	if (getenv("HVIS_TEST_LOG"))
-		fprintf(stderr, "[%d] %s\n", lvl, m);
-}
-
-static const struct vmbus_server_ops srv_ops = {
-	.post_message = f_post,
-	.signal_guest = f_signal,
-	.map_pages = f_map,
-	.unmap_pages = f_unmap,
-	.log = f_log,
-};
-
-static void *h_page(void *o, uint64_t pfn)
-{
-	(void)o;
-	return pfn < MEM_PAGES ? F.gmem + pfn * PG : NULL;
-}
+static struct vf_host F;	/* tests/common/vmbus_fake.h */
 
 static const struct storvsp_host_ops host_ops = {
-	.guest_page = h_page,
-	.log = f_log,
+	.opaque = &F,
+	.guest_page = vf_guest_page,
+	.log = vf_log,
 };
 
 static uint32_t palloc(uint32_t n)
 {
-	uint32_t p = F.next_pfn;
-
-	CU_ASSERT_FATAL(p + n <= MEM_PAGES);
-	F.next_pfn += n;
-	return p;
+	return vf_palloc(&F, n);
 }
 
 static uint8_t *gp(uint32_t pfn)
 {
-	return F.gmem + (size_t)pfn * PG;
+	return vf_gp(&F, pfn);
 }
 
 static uint64_t now_ms(void)
@@ -187,10 +90,7 @@ struct rx {
 };
 
 struct gch {
-	uint32_t relid, connid, gpadl;
-	uint32_t ring_pfn, up, down;	/* pages: guest->host, host->guest */
-	struct hvis_ring gw, gr;
-	bool open;
+	struct vf_chan v;		/* rings, relid, connid, pages */
 	struct rx q[QMAX];
 	unsigned int nq;
 	uint64_t next_id;
@@ -212,33 +112,22 @@ static enum aio_engine engine = AIO_ENGINE_AUTO;
 
 static uint16_t gmsg(const void *m, size_t len)
 {
-	return vmbus_server_handle_message(X.srv, 0, 1, m, len);
+	return vf_send_msg(X.srv, 1, m, len);
 }
 
 /* The last message of @type posted from @from on, or NULL. */
-static const struct msg *last_msg(uint32_t type, unsigned int from)
+static const struct vf_msg *last_msg(uint32_t type, unsigned int from)
 {
-	for (unsigned int i = F.nmsgs; i-- > from;)
-		if (F.msgs[i].type == type)
-			return &F.msgs[i];
-	return NULL;
+	return vf_last_msg(&F, type, from);
 }
 
 /* The newest SCSI offer with @sub_index posted from @from on. */
 static bool find_offer(uint16_t sub_index, unsigned int from,
 		       struct hvis_chmsg_offer *o)
 {
-	struct hvis_guid scsi = HVIS_GUID_SCSI;
+	static const struct hvis_guid scsi = HVIS_GUID_SCSI;
 
-	for (unsigned int i = F.nmsgs; i-- > from;) {
-		if (F.msgs[i].type != HVIS_CHMSG_OFFERCHANNEL)
-			continue;
-		memcpy(o, F.msgs[i].b, sizeof(*o));
-		if (!memcmp(&o->of_if_type, &scsi, sizeof(scsi)) &&
-		    o->of_sub_channel_index == sub_index)
-			return true;
-	}
-	return false;
+	return vf_find_offer(&F, &scsi, sub_index, from, o);
 }
 
 static void mk_raw(const char *path, uint64_t bytes)
@@ -270,22 +159,15 @@ static int add_disk(unsigned int lun, const char *path, enum img_format fmt,
 static void fx_init_opt(uint32_t nvps, const struct storvsp_options *opt)
 {
 	struct vmbus_server_options so = { .nvps = nvps };
-	struct hvis_chmsg_initiate_contact ic;
-	struct hvis_chmsg_hdr ro = { .ch_msgtype = HVIS_CHMSG_REQUESTOFFERS };
+	struct vmbus_server_ops ops;
 	struct hvis_guid inst = HVIS_GUID_INIT(0x12345678, 0x9abc, 0x4def, 0x81,
 					       0x22, 0x33, 0x44, 0x55, 0x66,
 					       0x77, 0x88);
 
-	memset(&F, 0, sizeof(F));
 	memset(&X, 0, sizeof(X));
-	F.next_pfn = 16;
+	vf_host_init(&F, (size_t)MEM_PAGES * PG, vf_cunit_check);
+	ops = vf_server_ops(&F);
 	X.scratch = palloc(1);
-	F.memfd = memfd_create("hvis-storvsp-guest", 0);
-	CU_ASSERT_FATAL(F.memfd >= 0);
-	CU_ASSERT_FATAL(ftruncate(F.memfd, (off_t)MEM_PAGES * PG) == 0);
-	F.gmem = mmap(NULL, (size_t)MEM_PAGES * PG, PROT_READ | PROT_WRITE,
-		      MAP_SHARED, F.memfd, 0);
-	CU_ASSERT_FATAL(F.gmem != MAP_FAILED);
 
 	snprintf(X.dir, sizeof(X.dir), "/tmp/hvis-storvsp-XXXXXX");
 	CU_ASSERT_FATAL(mkdtemp(X.dir) != NULL);
@@ -303,21 +185,13 @@ static void fx_init_opt(uint32_t nvps, const struct storvsp_options *opt)
 		CU_ASSERT_EQUAL(aio_engine(X.aio), engine);
 	if (getenv("HVIS_TEST_LOG"))
 		fprintf(stderr, "aio engine: %s\n", aio_engine_name(X.aio));
-	X.srv = vmbus_server_create(&so, &srv_ops);
+	X.srv = vmbus_server_create(&so, &ops);
 	CU_ASSERT_FATAL(X.srv != NULL);
 	X.c = storvsp_create(0, &X.inst, X.aio, opt, &host_ops);
 	CU_ASSERT_FATAL(X.c != NULL);
 	CU_ASSERT_EQUAL_FATAL(add_disk(0, X.raw, IMG_FORMAT_RAW, false), 0);
 	CU_ASSERT_EQUAL_FATAL(storvsp_attach(X.c, X.srv, nvps), 0);
-
-	memset(&ic, 0, sizeof(ic));
-	ic.ic_hdr.ch_msgtype = HVIS_CHMSG_INITIATE_CONTACT;
-	ic.ic_version_requested = HVIS_VMBUS_VERSION_WS2022;
-	ic.ic_msg_sint = HVIS_VMBUS_MESSAGE_SINT;
-	CU_ASSERT_EQUAL(vmbus_server_handle_message(X.srv, 0,
-			HVIS_VMBUS_MESSAGE_CONNECTION_ID_4, &ic, sizeof(ic)),
-			HVIS_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(gmsg(&ro, sizeof(ro)), HVIS_STATUS_SUCCESS);
+	vf_connect(&F, X.srv, HVIS_VMBUS_VERSION_WS2022);
 }
 
 static void fx_init(uint32_t nvps)
@@ -329,7 +203,7 @@ static void fx_fini(void)
 {
 	storvsp_detach(X.c);
 	vmbus_server_destroy(X.srv);
-	CU_ASSERT_EQUAL(F.maps, 0);
+	vf_host_fini(&F);		/* no view left */
 	storvsp_destroy(X.c);
 	aio_destroy(X.aio);
 	unlink(X.raw);
@@ -337,177 +211,55 @@ static void fx_fini(void)
 	unlink(X.ro);
 	unlink(X.vhd);
 	rmdir(X.dir);
-	munmap(F.gmem, (size_t)MEM_PAGES * PG);
-	close(F.memfd);
-}
-
-/* One GPADL over @n contiguous pages at @pfn0, sent as Linux does it:
- * 26 PFNs in the header, 28 per body.
- */
-static void gpadl(uint32_t relid, uint32_t handle, uint32_t pfn0, uint32_t n)
-{
-	uint8_t b[HVIS_MESSAGE_PAYLOAD_MAX];
-	struct hvis_chmsg_gpadl_header h;
-	struct hvis_gpa_range r = { n * PG, 0 };
-	uint32_t first = n < HVIS_GPADL_HEADER_MAX_PFNS ? n :
-			 (uint32_t)HVIS_GPADL_HEADER_MAX_PFNS;
-	uint32_t done = first;
-	unsigned int from = F.nmsgs;
-	const struct msg *m;
-	struct hvis_chmsg_gpadl_created gc;
-
-	memset(&h, 0, sizeof(h));
-	h.gh_hdr.ch_msgtype = HVIS_CHMSG_GPADL_HEADER;
-	h.gh_child_relid = relid;
-	h.gh_gpadl = handle;
-	h.gh_range_buflen = (uint16_t)(8 + n * 8);
-	h.gh_rangecount = 1;
-	memcpy(b, &h, sizeof(h));
-	memcpy(b + 20, &r, sizeof(r));
-	for (uint32_t i = 0; i < first; i++) {
-		uint64_t pfn = pfn0 + i;
-
-		memcpy(b + 28 + 8 * i, &pfn, 8);
-	}
-	CU_ASSERT_EQUAL(gmsg(b, 28 + 8 * first), HVIS_STATUS_SUCCESS);
-	while (done < n) {
-		struct hvis_chmsg_gpadl_body gb;
-		uint32_t k = n - done;
-
-		if (k > HVIS_GPADL_BODY_MAX_PFNS)
-			k = HVIS_GPADL_BODY_MAX_PFNS;
-		memset(&gb, 0, sizeof(gb));
-		gb.gb_hdr.ch_msgtype = HVIS_CHMSG_GPADL_BODY;
-		gb.gb_gpadl = handle;
-		memcpy(b, &gb, sizeof(gb));
-		for (uint32_t i = 0; i < k; i++) {
-			uint64_t pfn = pfn0 + done + i;
-
-			memcpy(b + 16 + 8 * i, &pfn, 8);
-		}
-		CU_ASSERT_EQUAL(gmsg(b, 16 + 8 * k), HVIS_STATUS_SUCCESS);
-		done += k;
-	}
-	m = last_msg(HVIS_CHMSG_GPADL_CREATED, from);
-	CU_ASSERT_FATAL(m != NULL);
-	memcpy(&gc, m->b, sizeof(gc));
-	CU_ASSERT_EQUAL(gc.gc_gpadl, handle);
-	CU_ASSERT_EQUAL(gc.gc_creation_status, 0);
 }
 
 /* vmbus_open: ring GPADL of @up + @down pages, then OPENCHANNEL. */
 static void g_open(struct gch *g, const struct hvis_chmsg_offer *o,
 		   uint32_t up, uint32_t down)
 {
-	struct hvis_chmsg_open om;
-	struct hvis_chmsg_open_result res;
-	unsigned int from;
-	const struct msg *m;
-	uint8_t *ring;
-
 	memset(g, 0, sizeof(*g));
-	g->relid = o->of_child_relid;
-	g->connid = o->of_connection_id;
-	g->gpadl = 0xE000 + g->relid;
-	g->up = up;
-	g->down = down;
-	g->ring_pfn = palloc(up + down);
 	g->next_id = 1;
-	ring = gp(g->ring_pfn);
-	memset(ring, 0, (size_t)(up + down) * PG);
-	CU_ASSERT_FATAL(hvis_ring_attach(&g->gw, (void *)ring, ring + PG,
-					 (up - 1) * PG, HVIS_RING_WRITER) == 0);
-	CU_ASSERT_FATAL(hvis_ring_attach(&g->gr, (void *)(ring + (size_t)up * PG),
-					 ring + (size_t)(up + 1) * PG,
-					 (down - 1) * PG, HVIS_RING_READER) == 0);
-	gpadl(g->relid, g->gpadl, g->ring_pfn, up + down);
-	memset(&om, 0, sizeof(om));
-	om.op_hdr.ch_msgtype = HVIS_CHMSG_OPENCHANNEL;
-	om.op_child_relid = g->relid;
-	om.op_openid = g->relid;
-	om.op_ring_gpadl = g->gpadl;
-	om.op_target_vp = 0;
-	om.op_downstream_page_offset = up;
-	from = F.nmsgs;
-	CU_ASSERT_EQUAL(gmsg(&om, sizeof(om)), HVIS_STATUS_SUCCESS);
-	m = last_msg(HVIS_CHMSG_OPENCHANNEL_RESULT, from);
-	CU_ASSERT_FATAL(m != NULL);
-	memcpy(&res, m->b, sizeof(res));
-	CU_ASSERT_EQUAL(res.or_child_relid, g->relid);
-	CU_ASSERT_EQUAL_FATAL(res.or_status, 0);
-	g->open = true;
+	vf_open_channel(&F, X.srv, o->of_child_relid, up, down, &g->v);
+	CU_ASSERT_EQUAL(g->v.connid, o->of_connection_id);
 }
 
 static void g_close(struct gch *g)
 {
-	struct hvis_chmsg_relid m = {
-		.rl_hdr.ch_msgtype = HVIS_CHMSG_CLOSECHANNEL,
-		.rl_child_relid = g->relid,
-	};
-	struct hvis_chmsg_gpadl_teardown t = {
-		.gt_hdr.ch_msgtype = HVIS_CHMSG_GPADL_TEARDOWN,
-		.gt_child_relid = g->relid, .gt_gpadl = g->gpadl,
-	};
-
-	CU_ASSERT_EQUAL(gmsg(&m, sizeof(m)), HVIS_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(gmsg(&t, sizeof(t)), HVIS_STATUS_SUCCESS);
-	g->open = false;
+	vf_close_channel(&F, X.srv, &g->v);
 }
 
 /* A guest packet; signal the host if its ring was empty (Linux). */
 static int g_send(struct gch *g, uint16_t type, uint64_t tid, const void *hdr,
 		  uint32_t hdr_len, const void *p, uint32_t len)
 {
-	struct hvis_pkt_desc d = {
-		.pd_type = type, .pd_trans_id = tid,
-		.pd_flags = HVIS_PKT_FLAG_COMPLETION_REQUESTED,
-	};
-	struct hvis_iov iov[2];
-	unsigned int n = 0;
-	bool sig = false;
-	int rc;
-
-	if (hdr_len)
-		iov[n++] = (struct hvis_iov){ hdr, hdr_len };
-	iov[n++] = (struct hvis_iov){ p, len };
-	rc = hvis_ring_send(&g->gw, &d, hdr_len, iov, n, &sig);
-	if (!rc && sig)
-		CU_ASSERT_EQUAL(vmbus_server_signal(X.srv, g->connid),
-				HVIS_STATUS_SUCCESS);
-	return rc;
+	return vf_guest_send(&F, X.srv, &g->v, type,
+			     HVIS_PKT_FLAG_COMPLETION_REQUESTED, tid, hdr,
+			     hdr_len, p, len, 0);
 }
 
 /* Read what the host sent; commit once per batch, signal if asked. */
 static unsigned int rx_drain(struct gch *g)
 {
-	static uint8_t buf[16384];
 	unsigned int got = 0;
 
 	for (;;) {
-		struct hvis_ring_pkt pkt;
-		uint32_t len = sizeof(buf);
-		bool sig = false;
+		struct rx r;
 		int rc;
 
-		while ((rc = hvis_ring_read(&g->gr, buf, &len, &pkt)) == 0) {
-			struct rx *r;
-
+		memset(&r, 0, sizeof(r));
+		while ((rc = vf_guest_read(&g->v, &r.p, sizeof(r.p), &r.d)) >= 0) {
 			CU_ASSERT_FATAL(g->nq < QMAX);
-			r = &g->q[g->nq++];
-			memset(r, 0, sizeof(*r));
-			r->d = pkt.desc;
-			r->len = len - pkt.data_off;
-			memcpy(&r->p, buf + pkt.data_off,
-			       r->len < sizeof(r->p) ? r->len : sizeof(r->p));
-			len = sizeof(buf);
+			r.len = (uint32_t)rc;
+			g->q[g->nq++] = r;
+			memset(&r, 0, sizeof(r));
 			got++;
 		}
 		CU_ASSERT_EQUAL_FATAL(rc, -HVIS_RING_EMPTY);
-		CU_ASSERT_EQUAL(hvis_ring_commit(&g->gr, &sig), 0);
-		if (!sig)
+		/* the host waits for room (pending_send_sz): told, read on */
+		rc = vf_guest_commit(X.srv, &g->v);
+		CU_ASSERT(rc >= 0);
+		if (rc <= 0)
 			return got;
-		/* the host waits for room (pending_send_sz): tell it */
-		vmbus_server_signal(X.srv, g->connid);
 	}
 }
 
@@ -1142,12 +894,12 @@ static void test_errors(void)
 	 * too): refused, and the rings still work
 	 */
 	{
-		const uint32_t which[] = { 0, 1, g->up - 1, g->up, g->up + 3,
-					   g->up + g->down - 1 };
+		const uint32_t which[] = { 0, 1, g->v.up - 1, g->v.up, g->v.up + 3,
+					   g->v.up + g->v.down - 1 };
 
 		for (unsigned int i = 0; i < 6; i++) {
 			pfns[0] = a;
-			pfns[1] = g->ring_pfn + which[i];
+			pfns[1] = g->v.ring_pfn + which[i];
 			s = srb_pfns(g, &p, 0, 2 * PG, pfns, 2);
 			CU_ASSERT_EQUAL(s.vs_srb_status,
 					HVIS_SRB_STATUS_INVALID_REQUEST);
@@ -1349,7 +1101,7 @@ static void test_subchannels(void)
 	struct hvis_chmsg_offer o, so;
 	struct hvis_vstor_channel_props pr;
 	unsigned int from;
-	const struct msg *m;
+	const struct vf_msg *m;
 	struct hvis_chmsg_relid rel;
 
 	fx_init(2);
@@ -1533,8 +1285,8 @@ static void test_backpressure(void)
 					       cdb_simple(c, HVIS_SCSI_OP_TEST_UNIT_READY, 0),
 					       HVIS_VSTOR_DATA_NONE, 0, 0, 0), 0);
 	/* the host took them all; ~46 answers fit */
-	CU_ASSERT(hvis_ring_bytes_to_read(&g->gr) > 0);
-	CU_ASSERT(hvis_ring_bytes_to_write(&g->gr) < 100);
+	CU_ASSERT(hvis_ring_bytes_to_read(&g->v.gr) > 0);
+	CU_ASSERT(hvis_ring_bytes_to_write(&g->v.gr) < 100);
 	CU_ASSERT_FATAL(pump(g, n, TIMEOUT_MS));
 	CU_ASSERT_EQUAL(g->nq, n);
 	for (unsigned int i = 0; i < g->nq && i < n; i++) {
@@ -1708,21 +1460,15 @@ static void test_in_flight(void)
 	/* a new partition: attach again */
 	{
 		struct vmbus_server_options so = { .nvps = 1 };
-		struct hvis_chmsg_initiate_contact ic;
-		struct hvis_chmsg_hdr ro = { .ch_msgtype = HVIS_CHMSG_REQUESTOFFERS };
+		struct vmbus_server_ops ops = vf_server_ops(&F);
 		struct hvis_chmsg_offer o;
 
-		X.srv = vmbus_server_create(&so, &srv_ops);
+		X.srv = vmbus_server_create(&so, &ops);
 		CU_ASSERT_FATAL(X.srv != NULL);
 		CU_ASSERT_EQUAL(storvsp_attach(X.c, X.srv, 1), 0);
 		CU_ASSERT_EQUAL(storvsp_attach(X.c, X.srv, 1), -EBUSY);
-		memset(&ic, 0, sizeof(ic));
-		ic.ic_hdr.ch_msgtype = HVIS_CHMSG_INITIATE_CONTACT;
-		ic.ic_version_requested = HVIS_VMBUS_VERSION_WS2022;
-		ic.ic_msg_sint = HVIS_VMBUS_MESSAGE_SINT;
-		F.nmsgs = 0;
-		vmbus_server_handle_message(X.srv, 0, 4, &ic, sizeof(ic));
-		gmsg(&ro, sizeof(ro));
+		vf_clear(&F);
+		vf_connect(&F, X.srv, HVIS_VMBUS_VERSION_WS2022);
 		CU_ASSERT_FATAL(find_offer(0, 0, &o));
 		g_open(g, &o, LRING, LRING);
 		CU_ASSERT_EQUAL(linux_init(g, NULL), V(6, 2));

@@ -15,6 +15,7 @@
 #include <CUnit/CUnit.h>
 
 #include "host-vsp/vmbus/server.h"
+#include "tests/common/vmbus_fake.h"
 #include "unit.h"
 
 #define MEM_PAGES	1024u		/* 4 MiB of guest memory */
@@ -26,137 +27,21 @@
 
 /* ------------------------------------------------------------ fake host */
 
-struct rec {
-	uint32_t vp, sint, len;
-	uint8_t data[HVIS_MESSAGE_PAYLOAD_MAX];
-};
-
-struct fake {
-	int memfd;
-	uint8_t *gmem;			/* the guest's physical view */
-	struct rec posted[MAXREC];
-	unsigned int nposted;
-	int post_rc;			/* forced post_message result */
-	unsigned int post_calls;
-	unsigned int nsig;
-	uint32_t sig_vp[MAXREC], sig_sint[MAXREC], sig_flag[MAXREC];
-	int maps;			/* live views */
-	unsigned int ports_on, ports_off;
-	uint32_t last_port;
-	unsigned int logs;
-};
-
-static struct fake F;
-
-static int f_post(void *o, uint32_t vp, uint32_t sint, const void *msg,
-		  uint32_t len)
-{
-	(void)o;
-	F.post_calls++;
-	if (F.post_rc)
-		return F.post_rc;
-	CU_ASSERT_FATAL(F.nposted < MAXREC);
-	CU_ASSERT(len <= HVIS_MESSAGE_PAYLOAD_MAX);
-	F.posted[F.nposted].vp = vp;
-	F.posted[F.nposted].sint = sint;
-	F.posted[F.nposted].len = len;
-	memcpy(F.posted[F.nposted].data, msg, len);
-	F.nposted++;
-	return 0;
-}
-
-static int f_signal(void *o, uint32_t vp, uint32_t sint, uint32_t flag)
-{
-	(void)o;
-	if (F.nsig < MAXREC) {
-		F.sig_vp[F.nsig] = vp;
-		F.sig_sint[F.nsig] = sint;
-		F.sig_flag[F.nsig] = flag;
-	}
-	F.nsig++;
-	return 0;
-}
-
-/* One contiguous view: a PROT_NONE reservation, each page mapped from the
- * memfd at its PFN, and one guard page left PROT_NONE.
+/* tests/common/vmbus_fake.h: posted messages and signals recorded,
+ * post_rc forces post_message's result, views counted in maps.
  */
-static int f_map(void *o, const uint64_t *pfns, uint32_t n, void **view)
-{
-	uint8_t *base;
-
-	(void)o;
-	if (!n || n > MEM_PAGES)
-		return -EINVAL;
-	for (uint32_t i = 0; i < n; i++)
-		if (pfns[i] >= MEM_PAGES)
-			return -EFAULT;
-	base = mmap(NULL, (size_t)(n + 1) * PG, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (base == MAP_FAILED)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++) {
-		if (mmap(base + (size_t)i * PG, PG, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_FIXED, F.memfd,
-			 (off_t)(pfns[i] * PG)) == MAP_FAILED) {
-			munmap(base, (size_t)(n + 1) * PG);
-			return -ENOMEM;
-		}
-	}
-	*view = base;
-	F.maps++;
-	return 0;
-}
-
-static void f_unmap(void *o, void *view, uint32_t n)
-{
-	(void)o;
-	munmap(view, (size_t)(n + 1) * PG);
-	F.maps--;
-}
-
-static void f_port(void *o, uint32_t id, bool enable)
-{
-	(void)o;
-	F.last_port = id;
-	if (enable)
-		F.ports_on++;
-	else
-		F.ports_off++;
-}
-
-static void f_log(void *o, enum vmbus_log_level lvl, const char *msg)
-{
-	(void)o;
-	(void)lvl;
-	(void)msg;
-	F.logs++;
-}
-
-static const struct vmbus_server_ops fake_ops = {
-	.post_message = f_post,
-	.signal_guest = f_signal,
-	.map_pages = f_map,
-	.unmap_pages = f_unmap,
-	.event_port = f_port,
-	.log = f_log,
-};
+static struct vf_host F;
+static struct vmbus_server_ops fake_ops;
 
 static void fake_init(void)
 {
-	memset(&F, 0, sizeof(F));
-	F.memfd = memfd_create("hvis-guest", 0);
-	CU_ASSERT_FATAL(F.memfd >= 0);
-	CU_ASSERT_FATAL(ftruncate(F.memfd, (off_t)MEM_PAGES * PG) == 0);
-	F.gmem = mmap(NULL, (size_t)MEM_PAGES * PG, PROT_READ | PROT_WRITE,
-		      MAP_SHARED, F.memfd, 0);
-	CU_ASSERT_FATAL(F.gmem != MAP_FAILED);
+	vf_host_init(&F, (size_t)MEM_PAGES * PG, vf_cunit_check);
+	fake_ops = vf_server_ops(&F);
 }
 
 static void fake_fini(void)
 {
-	CU_ASSERT_EQUAL(F.maps, 0);	/* every view unmapped */
-	munmap(F.gmem, (size_t)MEM_PAGES * PG);
-	close(F.memfd);
+	vf_host_fini(&F);		/* every view unmapped */
 }
 
 static struct vmbus_server *server(uint32_t max_version)
@@ -173,15 +58,14 @@ static uint32_t ptype(unsigned int i)
 {
 	uint32_t t;
 
-	CU_ASSERT_FATAL(i < F.nposted);
-	memcpy(&t, F.posted[i].data, 4);
+	CU_ASSERT_FATAL(i < F.nmsgs);
+	memcpy(&t, F.msgs[i].b, 4);
 	return t;
 }
 
 static void clear(void)
 {
-	F.nposted = 0;
-	F.nsig = 0;
+	vf_clear(&F);
 }
 
 /* ------------------------------------------------------------ fake VSP */
@@ -292,7 +176,7 @@ static void add_dev(struct vmbus_server *s, struct fdev *d, unsigned int n)
 static uint16_t gsend(struct vmbus_server *s, uint32_t conn, const void *m,
 		      size_t len)
 {
-	return vmbus_server_handle_message(s, 0, conn, m, len);
+	return vf_send_msg(s, conn, m, len);
 }
 
 static uint16_t contact(struct vmbus_server *s, uint32_t conn, uint32_t ver,
@@ -300,14 +184,7 @@ static uint16_t contact(struct vmbus_server *s, uint32_t conn, uint32_t ver,
 {
 	struct hvis_chmsg_initiate_contact m;
 
-	memset(&m, 0, sizeof(m));
-	m.ic_hdr.ch_msgtype = HVIS_CHMSG_INITIATE_CONTACT;
-	m.ic_version_requested = ver;
-	m.ic_target_vcpu = vcpu;
-	if (ver >= V(5, 0))
-		m.ic_msg_sint = HVIS_VMBUS_MESSAGE_SINT;
-	else
-		m.ic_interrupt_page = int_page;
+	vf_contact_msg(&m, ver, vcpu, HVIS_VMBUS_MESSAGE_SINT, int_page);
 	m.ic_monitor_page1 = 0x7000;
 	m.ic_monitor_page2 = 0x8000;
 	return gsend(s, conn, &m, sizeof(m));
@@ -336,39 +213,6 @@ static void connect_53(struct vmbus_server *s)
 	CU_ASSERT_EQUAL(vmbus_server_conn_state(s), VMBUS_CONN_OFFERED);
 }
 
-static uint32_t gpadl_header_msg(uint8_t *buf, uint32_t relid, uint32_t handle,
-				 uint16_t rangecount, uint16_t buflen,
-				 uint32_t byte_count, uint32_t byte_offset,
-				 const uint64_t *pfns, uint32_t n)
-{
-	struct hvis_chmsg_gpadl_header h;
-	struct hvis_gpa_range r = { byte_count, byte_offset };
-
-	memset(&h, 0, sizeof(h));
-	h.gh_hdr.ch_msgtype = HVIS_CHMSG_GPADL_HEADER;
-	h.gh_child_relid = relid;
-	h.gh_gpadl = handle;
-	h.gh_range_buflen = buflen;
-	h.gh_rangecount = rangecount;
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + 20, &r, sizeof(r));
-	memcpy(buf + 28, pfns, (size_t)n * 8);
-	return 28 + n * 8;
-}
-
-static uint32_t gpadl_body_msg(uint8_t *buf, uint32_t handle,
-			       const uint64_t *pfns, uint32_t n)
-{
-	struct hvis_chmsg_gpadl_body b;
-
-	memset(&b, 0, sizeof(b));
-	b.gb_hdr.ch_msgtype = HVIS_CHMSG_GPADL_BODY;
-	b.gb_gpadl = handle;		/* msgnumber 0, as Linux leaves it */
-	memcpy(buf, &b, sizeof(b));
-	memcpy(buf + 16, pfns, (size_t)n * 8);
-	return 16 + n * 8;
-}
-
 /* GPADL the way Linux sends it: one range, 26 PFNs in the header, 28 per
  * body. Returns how many body messages went out.
  */
@@ -376,26 +220,7 @@ static unsigned int gpadl_linux(struct vmbus_server *s, uint32_t relid,
 				uint32_t handle, const uint64_t *pfns,
 				uint32_t n)
 {
-	uint8_t buf[HVIS_MESSAGE_PAYLOAD_MAX];
-	uint32_t first = n < HVIS_GPADL_HEADER_MAX_PFNS ? n :
-			 (uint32_t)HVIS_GPADL_HEADER_MAX_PFNS;
-	uint32_t len, done = first;
-	unsigned int bodies = 0;
-
-	len = gpadl_header_msg(buf, relid, handle, 1, (uint16_t)(8 + n * 8),
-			       n * PG, 0, pfns, first);
-	CU_ASSERT_EQUAL(gsend(s, 1, buf, len), HVIS_STATUS_SUCCESS);
-	while (done < n) {
-		uint32_t k = n - done;
-
-		if (k > HVIS_GPADL_BODY_MAX_PFNS)
-			k = HVIS_GPADL_BODY_MAX_PFNS;
-		len = gpadl_body_msg(buf, handle, pfns + done, k);
-		CU_ASSERT_EQUAL(gsend(s, 1, buf, len), HVIS_STATUS_SUCCESS);
-		done += k;
-		bodies++;
-	}
-	return bodies;
+	return vf_gpadl_send(&F, s, relid, handle, pfns, n);
 }
 
 static void contiguous(uint64_t *pfns, uint32_t first, uint32_t n)
@@ -410,7 +235,7 @@ static uint32_t created_status(unsigned int i, uint32_t relid, uint32_t handle)
 	struct hvis_chmsg_gpadl_created c;
 
 	CU_ASSERT_EQUAL_FATAL(ptype(i), HVIS_CHMSG_GPADL_CREATED);
-	memcpy(&c, F.posted[i].data, sizeof(c));
+	memcpy(&c, F.msgs[i].b, sizeof(c));
 	CU_ASSERT_EQUAL(c.gc_child_relid, relid);
 	CU_ASSERT_EQUAL(c.gc_gpadl, handle);
 	return c.gc_creation_status;
@@ -421,13 +246,8 @@ static void open_msg(struct vmbus_server *s, uint32_t relid, uint32_t openid,
 {
 	struct hvis_chmsg_open m;
 
-	memset(&m, 0, sizeof(m));
-	m.op_hdr.ch_msgtype = HVIS_CHMSG_OPENCHANNEL;
-	m.op_child_relid = relid;
+	vf_open_msg(&m, relid, gpadl, vp, offset);
 	m.op_openid = openid;
-	m.op_ring_gpadl = gpadl;
-	m.op_target_vp = vp;
-	m.op_downstream_page_offset = offset;
 	m.op_user_data[0] = 0x5A;
 	CU_ASSERT_EQUAL(gsend(s, 1, &m, sizeof(m)), HVIS_STATUS_SUCCESS);
 }
@@ -437,7 +257,7 @@ static uint32_t open_status(unsigned int i, uint32_t relid, uint32_t openid)
 	struct hvis_chmsg_open_result r;
 
 	CU_ASSERT_EQUAL_FATAL(ptype(i), HVIS_CHMSG_OPENCHANNEL_RESULT);
-	memcpy(&r, F.posted[i].data, sizeof(r));
+	memcpy(&r, F.msgs[i].b, sizeof(r));
 	CU_ASSERT_EQUAL(r.or_child_relid, relid);
 	CU_ASSERT_EQUAL(r.or_openid, openid);
 	return r.or_status;
@@ -466,9 +286,9 @@ static void open_ring(struct vmbus_server *s, uint32_t relid, uint32_t handle,
 	contiguous(pfns, pfn0, n);
 	clear();
 	gpadl_linux(s, relid, handle, pfns, n);
-	CU_ASSERT_EQUAL(created_status(F.nposted - 1, relid, handle), 0);
+	CU_ASSERT_EQUAL(created_status(F.nmsgs - 1, relid, handle), 0);
 	open_msg(s, relid, relid, handle, vp, n / 2);
-	CU_ASSERT_EQUAL(open_status(F.nposted - 1, relid, relid), 0);
+	CU_ASSERT_EQUAL(open_status(F.nmsgs - 1, relid, relid), 0);
 	clear();
 }
 
@@ -490,12 +310,12 @@ static void test_linux61_connect(void)
 
 	/* INITIATE_CONTACT 5.3 on connection 4, answer on vp 1 SINT 2 */
 	CU_ASSERT_EQUAL(contact(s, 4, V(5, 3), 1, 0), HVIS_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, 1);
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, 1);
 	CU_ASSERT_EQUAL(ptype(0), HVIS_CHMSG_VERSION_RESPONSE);
-	CU_ASSERT_EQUAL(F.posted[0].len, sizeof(vr));
-	CU_ASSERT_EQUAL(F.posted[0].vp, 1);
-	CU_ASSERT_EQUAL(F.posted[0].sint, HVIS_VMBUS_MESSAGE_SINT);
-	memcpy(&vr, F.posted[0].data, sizeof(vr));
+	CU_ASSERT_EQUAL(F.msgs[0].len, sizeof(vr));
+	CU_ASSERT_EQUAL(F.msgs[0].vp, 1);
+	CU_ASSERT_EQUAL(F.msgs[0].sint, HVIS_VMBUS_MESSAGE_SINT);
+	memcpy(&vr, F.msgs[0].b, sizeof(vr));
 	CU_ASSERT_EQUAL(vr.vr_version_supported, 1);
 	CU_ASSERT_EQUAL(vr.vr_connection_state, 0);
 	CU_ASSERT_EQUAL(vr.vr_msg_conn_id, HVIS_VMBUS_MESSAGE_CONNECTION_ID);
@@ -505,12 +325,12 @@ static void test_linux61_connect(void)
 	/* REQUESTOFFERS on msg_conn_id: three offers, then ALLOFFERS */
 	clear();
 	simple(s, HVIS_CHMSG_REQUESTOFFERS);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, 4);
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, 4);
 	for (unsigned int i = 0; i < 3; i++) {
 		CU_ASSERT_EQUAL(ptype(i), HVIS_CHMSG_OFFERCHANNEL);
-		CU_ASSERT_EQUAL(F.posted[i].len, sizeof(of));
-		CU_ASSERT_EQUAL(F.posted[i].vp, 1);
-		memcpy(&of, F.posted[i].data, sizeof(of));
+		CU_ASSERT_EQUAL(F.msgs[i].len, sizeof(of));
+		CU_ASSERT_EQUAL(F.msgs[i].vp, 1);
+		memcpy(&of, F.msgs[i].b, sizeof(of));
 		CU_ASSERT_EQUAL(of.of_child_relid, i + 1);
 		CU_ASSERT_EQUAL(of.of_connection_id, CONNID(i + 1));
 		CU_ASSERT_EQUAL(of.of_dedicated_interrupt, 1);
@@ -530,7 +350,7 @@ static void test_linux61_connect(void)
 	/* a second REQUESTOFFERS is ignored */
 	clear();
 	simple(s, HVIS_CHMSG_REQUESTOFFERS);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 
 	vmbus_server_destroy(s);
 	for (unsigned int i = 0; i < 3; i++) {
@@ -566,12 +386,12 @@ static void test_versions_capped(void)
 			st = contact(s, conn, ver, 0, 0x3000);
 			if (st == HVIS_STATUS_INVALID_CONNECTION_ID) {
 				refused_conn++;
-				CU_ASSERT_EQUAL(F.nposted, 0);
+				CU_ASSERT_EQUAL(F.nmsgs, 0);
 				continue;
 			}
 			CU_ASSERT_EQUAL(st, HVIS_STATUS_SUCCESS);
-			CU_ASSERT_EQUAL_FATAL(F.nposted, 1);
-			memcpy(&vr, F.posted[0].data, sizeof(vr));
+			CU_ASSERT_EQUAL_FATAL(F.nmsgs, 1);
+			memcpy(&vr, F.msgs[0].b, sizeof(vr));
 			if (vr.vr_version_supported) {
 				got = ver;
 				CU_ASSERT_EQUAL(vr.vr_msg_conn_id,
@@ -613,13 +433,13 @@ static void test_connection_ids(void)
 	memset(big, 0, sizeof(big));
 	CU_ASSERT_EQUAL(gsend(s, 1, big, sizeof(big)),
 			HVIS_STATUS_INVALID_PARAMETER);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 	/* version above the cap on connection 1: refused, not an error */
 	CU_ASSERT_EQUAL(contact(s, 1, V(5, 0), 0, 0), HVIS_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(F.posted[0].data[8], 0);
+	CU_ASSERT_EQUAL(F.msgs[0].b[8], 0);
 	CU_ASSERT_EQUAL(contact(s, 1, V(4, 1), 2, 0x3000), HVIS_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(F.posted[1].data[8], 1);
-	CU_ASSERT_EQUAL(F.posted[1].vp, 2);	/* 3.0+: target_vcpu */
+	CU_ASSERT_EQUAL(F.msgs[1].b[8], 1);
+	CU_ASSERT_EQUAL(F.msgs[1].vp, 2);	/* 3.0+: target_vcpu */
 	vmbus_server_destroy(s);
 
 	/* 5.0+ allowed: 4 and the configured msg_conn_id work */
@@ -643,16 +463,16 @@ static void test_contact_bad(void)
 	for (unsigned int i = 0; i < 5; i++) {
 		clear();
 		contact(s, 4, bad_versions[i], 0, 0x3000);
-		CU_ASSERT_EQUAL_FATAL(F.nposted, 1);
-		CU_ASSERT_EQUAL(F.posted[0].data[8], 0);
+		CU_ASSERT_EQUAL_FATAL(F.nmsgs, 1);
+		CU_ASSERT_EQUAL(F.msgs[0].b[8], 0);
 		CU_ASSERT_EQUAL(vmbus_server_conn_state(s),
 				VMBUS_CONN_DISCONNECTED);
 	}
 	/* target vcpu beyond the VPs: refused, answered on vp 0 */
 	clear();
 	contact(s, 4, V(5, 3), NVPS, 0);
-	CU_ASSERT_EQUAL(F.posted[0].data[8], 0);
-	CU_ASSERT_EQUAL(F.posted[0].vp, 0);
+	CU_ASSERT_EQUAL(F.msgs[0].b[8], 0);
+	CU_ASSERT_EQUAL(F.msgs[0].vp, 0);
 	/* SINT 16, VTL 1 */
 	memset(&m, 0, sizeof(m));
 	m.ic_hdr.ch_msgtype = HVIS_CHMSG_INITIATE_CONTACT;
@@ -660,29 +480,29 @@ static void test_contact_bad(void)
 	m.ic_msg_sint = 16;
 	clear();
 	gsend(s, 4, &m, sizeof(m));
-	CU_ASSERT_EQUAL(F.posted[0].data[8], 0);
-	CU_ASSERT_EQUAL(F.posted[0].sint, HVIS_VMBUS_MESSAGE_SINT);
+	CU_ASSERT_EQUAL(F.msgs[0].b[8], 0);
+	CU_ASSERT_EQUAL(F.msgs[0].sint, HVIS_VMBUS_MESSAGE_SINT);
 	m.ic_msg_sint = 5;
 	m.ic_msg_vtl = 1;
 	clear();
 	gsend(s, 4, &m, sizeof(m));
-	CU_ASSERT_EQUAL(F.posted[0].data[8], 0);
+	CU_ASSERT_EQUAL(F.msgs[0].b[8], 0);
 	/* 5.0+ honours msg_sint */
 	m.ic_msg_vtl = 0;
 	clear();
 	gsend(s, 4, &m, sizeof(m));
-	CU_ASSERT_EQUAL(F.posted[0].data[8], 1);
-	CU_ASSERT_EQUAL(F.posted[0].sint, 5);
+	CU_ASSERT_EQUAL(F.msgs[0].b[8], 1);
+	CU_ASSERT_EQUAL(F.msgs[0].sint, 5);
 	/* 0.13 without an interrupt page, misaligned, outside memory */
 	vmbus_server_destroy(s);
 	s = server(0);
 	clear();
 	contact(s, 1, V(0, 13), 0, 0);
-	CU_ASSERT_EQUAL(F.posted[0].data[8], 0);
+	CU_ASSERT_EQUAL(F.msgs[0].b[8], 0);
 	contact(s, 1, V(0, 13), 0, 0x3004);
-	CU_ASSERT_EQUAL(F.posted[1].data[8], 0);
+	CU_ASSERT_EQUAL(F.msgs[1].b[8], 0);
 	contact(s, 1, V(1, 1), 0, (uint64_t)MEM_PAGES * PG);
-	CU_ASSERT_EQUAL(F.posted[2].data[8], 0);
+	CU_ASSERT_EQUAL(F.msgs[2].b[8], 0);
 	CU_ASSERT_EQUAL(vmbus_server_conn_state(s), VMBUS_CONN_DISCONNECTED);
 	CU_ASSERT_EQUAL(F.maps, 0);
 	vmbus_server_destroy(s);
@@ -715,12 +535,12 @@ static void old_version(uint32_t ver)
 	clear();
 	/* target_vcpu is ignored before 3.0: answers go to vp 0 */
 	CU_ASSERT_EQUAL(contact(s, 1, ver, 3, int_gpa), HVIS_STATUS_SUCCESS);
-	CU_ASSERT_EQUAL(F.posted[0].vp, 0);
-	memcpy(&vr, F.posted[0].data, sizeof(vr));
+	CU_ASSERT_EQUAL(F.msgs[0].vp, 0);
+	memcpy(&vr, F.msgs[0].b, sizeof(vr));
 	CU_ASSERT_EQUAL(vr.vr_version_supported, 1);
 	CU_ASSERT_EQUAL(F.last_port, HVIS_VMBUS_EVENT_CONNECTION_ID);
 	simple(s, HVIS_CHMSG_REQUESTOFFERS);
-	memcpy(&of, F.posted[1].data, sizeof(of));
+	memcpy(&of, F.msgs[1].b, sizeof(of));
 	CU_ASSERT_EQUAL(of.of_child_relid, 1);
 	if (ver == V(0, 13)) {
 		CU_ASSERT_EQUAL(of.of_connection_id, 0);
@@ -772,7 +592,7 @@ static void old_version(uint32_t ver)
 	CU_ASSERT_EQUAL(contact(s, 1, ver, 0, int_gpa), HVIS_STATUS_SUCCESS);
 	CU_ASSERT_EQUAL(d.closes, 1);
 	CU_ASSERT_EQUAL(vmbus_server_gpadl_count(s), 0);
-	CU_ASSERT_EQUAL(F.nposted, 1);
+	CU_ASSERT_EQUAL(F.nmsgs, 1);
 	vmbus_server_destroy(s);
 	CU_ASSERT_EQUAL(F.maps, 0);
 }
@@ -803,20 +623,20 @@ static void test_gpadl_header_bodies(void)
 	for (unsigned int i = 0; i < 64; i++)
 		pfns[i] = 500 - 3 * i;
 	clear();
-	len = gpadl_header_msg(buf, 1, 0xE1E10, 1, 8 + 64 * 8, 64 * PG, 0,
+	len = vf_gpadl_header_msg(buf, 1, 0xE1E10, 1, 8 + 64 * 8, 64 * PG, 0,
 			       pfns, 26);
 	CU_ASSERT_EQUAL(len, 236);	/* 28 + 26 * 8 */
 	gsend(s, 1, buf, len);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 	CU_ASSERT_EQUAL(vmbus_server_gpadl_state(s, 0xE1E10),
 			VMBUS_GPADL_PENDING);
-	len = gpadl_body_msg(buf, 0xE1E10, pfns + 26, 28);
+	len = vf_gpadl_body_msg(buf, 0xE1E10, pfns + 26, 28);
 	CU_ASSERT_EQUAL(len, 240);
 	gsend(s, 1, buf, len);
-	CU_ASSERT_EQUAL(F.nposted, 0);
-	len = gpadl_body_msg(buf, 0xE1E10, pfns + 54, 10);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
+	len = vf_gpadl_body_msg(buf, 0xE1E10, pfns + 54, 10);
 	gsend(s, 1, buf, len);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, 1);
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, 1);
 	CU_ASSERT_EQUAL(created_status(0, 1, 0xE1E10), 0);
 	CU_ASSERT_EQUAL(vmbus_server_gpadl_state(s, 0xE1E10), VMBUS_GPADL_READY);
 	CU_ASSERT_EQUAL(F.maps, 1);
@@ -832,15 +652,15 @@ static void test_gpadl_header_bodies(void)
 	/* teardown while borrowed: deferred until the put */
 	clear();
 	teardown_msg(s, 1, 0xE1E10);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 	CU_ASSERT_EQUAL(vmbus_server_gpadl_state(s, 0xE1E10),
 			VMBUS_GPADL_TEARDOWN);
 	CU_ASSERT_EQUAL(vmbus_device_gpadl_get(d.dev, 0xE1E10, &view, &bytes),
 			-ENOENT);
 	vmbus_device_gpadl_put(d.dev, 0xE1E10);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, 1);
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, 1);
 	CU_ASSERT_EQUAL(ptype(0), HVIS_CHMSG_GPADL_TORNDOWN);
-	CU_ASSERT_EQUAL(F.posted[0].data[8], 0x10);
+	CU_ASSERT_EQUAL(F.msgs[0].b[8], 0x10);
 	CU_ASSERT_EQUAL(vmbus_server_gpadl_state(s, 0xE1E10), VMBUS_GPADL_NONE);
 
 	/* a borrow ends with the close: teardown completes at close */
@@ -848,10 +668,10 @@ static void test_gpadl_header_bodies(void)
 	CU_ASSERT_EQUAL(vmbus_device_gpadl_get(d.dev, 0xE1E12, &view, &bytes), 0);
 	clear();
 	teardown_msg(s, 1, 0xE1E12);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 	relid_msg(s, HVIS_CHMSG_CLOSECHANNEL, 1);
 	CU_ASSERT_EQUAL(d.closes, 1);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, 1);
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, 1);
 	CU_ASSERT_EQUAL(ptype(0), HVIS_CHMSG_GPADL_TORNDOWN);
 
 	vmbus_server_destroy(s);
@@ -879,7 +699,7 @@ static void test_gpadl_small_and_multirange(void)
 	/* range 1: 2 pages at offset 0; range 2: 5000 bytes at offset 100
 	 * = 2 pages
 	 */
-	len = gpadl_header_msg(buf, 1, 8, 2, 8 + 16 + 8 + 16, 2 * PG, 0, pfns, 2);
+	len = vf_gpadl_header_msg(buf, 1, 8, 2, 8 + 16 + 8 + 16, 2 * PG, 0, pfns, 2);
 	memcpy(buf + len, &r2, 8);
 	memcpy(buf + len + 8, pfns + 2, 16);
 	len += 24;
@@ -951,17 +771,17 @@ static void test_gpadl_bad(void)
 			pfns[0] = b->bad_pfn;
 		clear();
 		vmbus_server_get_stats(s, &st0);
-		len = gpadl_header_msg(buf, b->relid, handle, b->rangecount,
+		len = vf_gpadl_header_msg(buf, b->relid, handle, b->rangecount,
 				       b->buflen, b->byte_count, b->byte_offset,
 				       pfns, b->npfn_header);
 		memset(buf + len, 0, b->extra_bytes);
 		gsend(s, 1, buf, len + b->extra_bytes);
-		if (b->npfn_body && F.nposted == 0) {
-			len = gpadl_body_msg(buf, handle, pfns + 26, b->npfn_body);
+		if (b->npfn_body && F.nmsgs == 0) {
+			len = vf_gpadl_body_msg(buf, handle, pfns + 26, b->npfn_body);
 			gsend(s, 1, buf, len);
 		}
 		vmbus_server_get_stats(s, &st1);
-		if (F.nposted != 1) {
+		if (F.nmsgs != 1) {
 			CU_FAIL(b->what);
 		} else {
 			CU_ASSERT_EQUAL(created_status(0, b->relid, handle),
@@ -976,9 +796,9 @@ static void test_gpadl_bad(void)
 
 	/* body for an unknown handle: nobody to answer, ignored */
 	clear();
-	len = gpadl_body_msg(buf, 0xBAD, pfns, 3);
+	len = vf_gpadl_body_msg(buf, 0xBAD, pfns, 3);
 	gsend(s, 1, buf, len);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 
 	/* duplicate handle: the second fails, the first survives */
 	contiguous(pfns, 20, 64);
@@ -989,17 +809,17 @@ static void test_gpadl_bad(void)
 	CU_ASSERT_EQUAL(vmbus_server_gpadl_state(s, 0x42), VMBUS_GPADL_READY);
 	/* body after completion: ignored; empty body of a pending one fails */
 	clear();
-	len = gpadl_body_msg(buf, 0x42, pfns, 1);
+	len = vf_gpadl_body_msg(buf, 0x42, pfns, 1);
 	gsend(s, 1, buf, len);
-	CU_ASSERT_EQUAL(F.nposted, 0);
-	len = gpadl_header_msg(buf, 1, 0x43, 1, 8 + 40 * 8, 40 * PG, 0, pfns, 26);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
+	len = vf_gpadl_header_msg(buf, 1, 0x43, 1, 8 + 40 * 8, 40 * PG, 0, pfns, 26);
 	gsend(s, 1, buf, len);
-	len = gpadl_body_msg(buf, 0x43, pfns, 0);
+	len = vf_gpadl_body_msg(buf, 0x43, pfns, 0);
 	gsend(s, 1, buf, len);
 	CU_ASSERT_EQUAL(created_status(0, 1, 0x43), VMBUS_STATUS_UNSUCCESSFUL);
 	/* a pending GPADL's handle is taken too */
 	clear();
-	len = gpadl_header_msg(buf, 1, 0x44, 1, 8 + 40 * 8, 40 * PG, 0, pfns, 26);
+	len = vf_gpadl_header_msg(buf, 1, 0x44, 1, 8 + 40 * 8, 40 * PG, 0, pfns, 26);
 	gsend(s, 1, buf, len);
 	gsend(s, 1, buf, len);
 	CU_ASSERT_EQUAL(created_status(0, 1, 0x44), VMBUS_STATUS_UNSUCCESSFUL);
@@ -1009,12 +829,12 @@ static void test_gpadl_bad(void)
 	teardown_msg(s, 1, 0x44);
 	teardown_msg(s, 1, 0x999);
 	teardown_msg(s, 2, 0x42);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 	CU_ASSERT_EQUAL(vmbus_server_gpadl_count(s), 2);
 	/* an unused one: torn down at once; twice: ignored */
 	teardown_msg(s, 1, 0x42);
 	teardown_msg(s, 1, 0x42);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, 1);
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, 1);
 	CU_ASSERT_EQUAL(ptype(0), HVIS_CHMSG_GPADL_TORNDOWN);
 	vmbus_server_destroy(s);
 	fake_fini();
@@ -1082,13 +902,13 @@ static void test_open_close(void)
 	gpadl_linux(s, 1, 0x10, pfns, 16);
 	gpadl_linux(s, 1, 0x11, pfns + 20, 3);
 	gpadl_linux(s, 2, 0x20, pfns + 30, 16);
-	len = gpadl_header_msg(buf, 1, 0x30, 1, 8 + 40 * 8, 40 * PG, 0, pfns, 26);
+	len = vf_gpadl_header_msg(buf, 1, 0x30, 1, 8 + 40 * 8, 40 * PG, 0, pfns, 26);
 	gsend(s, 1, buf, len);
-	CU_ASSERT_EQUAL(F.nposted, 3);
+	CU_ASSERT_EQUAL(F.nmsgs, 3);
 	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		clear();
 		open_msg(s, 1, 77, bad[i].gpadl, bad[i].vp, bad[i].offset);
-		if (F.nposted != 1 ||
+		if (F.nmsgs != 1 ||
 		    open_status(0, 1, 77) != VMBUS_STATUS_UNSUCCESSFUL)
 			CU_FAIL(bad[i].what);
 		CU_ASSERT_EQUAL(vmbus_device_state(d[0].dev), VMBUS_CHAN_OFFERED);
@@ -1110,7 +930,7 @@ static void test_open_close(void)
 	F.ports_on = 0;
 	open_msg(s, 1, 1, 0x10, 1, 8);
 	CU_ASSERT_EQUAL(open_status(0, 1, 1), 0);
-	CU_ASSERT_EQUAL(F.posted[0].vp, 0);	/* to the contact's vp */
+	CU_ASSERT_EQUAL(F.msgs[0].vp, 0);	/* to the contact's vp */
 	CU_ASSERT_EQUAL(d[0].opens, 2);
 	CU_ASSERT_EQUAL(d[0].info.relid, 1);
 	CU_ASSERT_EQUAL(d[0].info.target_vp, 1);
@@ -1127,7 +947,7 @@ static void test_open_close(void)
 	/* open again: ignored; the ring GPADL is busy for the other relid */
 	clear();
 	open_msg(s, 1, 2, 0x10, 0, 8);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 	CU_ASSERT_EQUAL(d[0].opens, 2);
 
 	/* signal: only the open channel's id */
@@ -1145,14 +965,14 @@ static void test_open_close(void)
 	/* teardown of the ring while open: deferred to the close */
 	clear();
 	teardown_msg(s, 1, 0x10);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 	CU_ASSERT_EQUAL(vmbus_server_gpadl_state(s, 0x10), VMBUS_GPADL_TEARDOWN);
 	CU_ASSERT_EQUAL(vmbus_device_state(d[0].dev), VMBUS_CHAN_OPEN);
 	F.ports_off = 0;
 	relid_msg(s, HVIS_CHMSG_CLOSECHANNEL, 1);
 	CU_ASSERT_EQUAL(d[0].closes, 1);
 	CU_ASSERT_EQUAL(F.ports_off, 1);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, 1);
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, 1);
 	CU_ASSERT_EQUAL(ptype(0), HVIS_CHMSG_GPADL_TORNDOWN);
 	CU_ASSERT_EQUAL(vmbus_device_state(d[0].dev), VMBUS_CHAN_OFFERED);
 	CU_ASSERT_EQUAL(vmbus_server_signal(s, CONNID(1)),
@@ -1161,7 +981,7 @@ static void test_open_close(void)
 	clear();
 	relid_msg(s, HVIS_CHMSG_CLOSECHANNEL, 1);
 	CU_ASSERT_EQUAL(d[0].closes, 1);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 
 	/* Linux's order: close, then teardown (answered at once) */
 	gpadl_linux(s, 2, 0x21, pfns + 48, 16);
@@ -1180,7 +1000,7 @@ static void test_open_close(void)
 	clear();
 	relid_msg(s, HVIS_CHMSG_CLOSECHANNEL, 2);
 	teardown_msg(s, 2, 0x21);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, 1);
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, 1);
 	CU_ASSERT_EQUAL(ptype(0), HVIS_CHMSG_GPADL_TORNDOWN);
 	/* reopen on a fresh GPADL works */
 	gpadl_linux(s, 2, 0x22, pfns + 48, 16);
@@ -1265,7 +1085,7 @@ static void test_packet_roundtrip(void)
 		clear();
 		gsend(s, 1, &m, sizeof(m));
 		CU_ASSERT_EQUAL(ptype(0), HVIS_CHMSG_MODIFYCHANNEL_RESPONSE);
-		CU_ASSERT_EQUAL(F.posted[0].data[12], 0);
+		CU_ASSERT_EQUAL(F.msgs[0].b[12], 0);
 		CU_ASSERT_EQUAL(hvis_ring_send(&gw, &desc, 0, &iov, 1, &sig), 0);
 		vmbus_server_signal(s, CONNID(1));
 		CU_ASSERT_EQUAL(F.sig_vp[0], 0);
@@ -1293,14 +1113,14 @@ static void test_modify(void)
 		open_ring(s, 1, 5, 40, 4, 1);
 		gsend(s, 1, &m, sizeof(m));
 		if (vers[i] == V(5, 3)) {
-			CU_ASSERT_EQUAL_FATAL(F.nposted, 1);
-			memcpy(&r, F.posted[0].data, sizeof(r));
+			CU_ASSERT_EQUAL_FATAL(F.nmsgs, 1);
+			memcpy(&r, F.msgs[0].b, sizeof(r));
 			CU_ASSERT_EQUAL(r.mr_hdr.ch_msgtype,
 					HVIS_CHMSG_MODIFYCHANNEL_RESPONSE);
 			CU_ASSERT_EQUAL(r.mr_child_relid, 1);
 			CU_ASSERT_EQUAL(r.mr_status, 0);
 		} else {
-			CU_ASSERT_EQUAL(F.nposted, 0);
+			CU_ASSERT_EQUAL(F.nmsgs, 0);
 		}
 		/* 4.0 has no MODIFYCHANNEL: ignored */
 		CU_ASSERT_EQUAL(vmbus_device_target_vp(d.dev),
@@ -1316,14 +1136,14 @@ static void test_modify(void)
 		m.mc_child_relid = 1;
 		gsend(s, 1, &m, sizeof(m));
 		if (vers[i] == V(5, 3)) {
-			CU_ASSERT_EQUAL_FATAL(F.nposted, 3);
+			CU_ASSERT_EQUAL_FATAL(F.nmsgs, 3);
 			for (unsigned int k = 0; k < 3; k++) {
-				memcpy(&r, F.posted[k].data, sizeof(r));
+				memcpy(&r, F.msgs[k].b, sizeof(r));
 				CU_ASSERT_EQUAL(r.mr_status,
 						VMBUS_STATUS_UNSUCCESSFUL);
 			}
 		} else {
-			CU_ASSERT_EQUAL(F.nposted, 0);
+			CU_ASSERT_EQUAL(F.nmsgs, 0);
 		}
 		CU_ASSERT_EQUAL(vmbus_device_target_vp(d.dev),
 				vers[i] >= V(4, 1) ? 2 : 1);
@@ -1349,27 +1169,27 @@ static void test_rescind(void)
 	vmbus_server_rescind(d[2].dev);
 	CU_ASSERT_EQUAL(d[2].rescinds, 1);
 	connect_53(s);
-	CU_ASSERT_EQUAL(F.nposted, 4);		/* version, 2 offers, all */
+	CU_ASSERT_EQUAL(F.nmsgs, 4);		/* version, 2 offers, all */
 
 	/* offered, closed: RESCIND, then RELID_RELEASED frees it */
 	clear();
 	vmbus_server_rescind(d[1].dev);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, 1);
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, 1);
 	CU_ASSERT_EQUAL(ptype(0), HVIS_CHMSG_RESCIND_CHANNELOFFER);
-	memcpy(&r, F.posted[0].data, sizeof(r));
+	memcpy(&r, F.msgs[0].b, sizeof(r));
 	CU_ASSERT_EQUAL(r.rl_child_relid, 2);
 	CU_ASSERT_EQUAL(vmbus_device_state(d[1].dev), VMBUS_CHAN_RESCINDED);
 	CU_ASSERT_EQUAL(d[1].rescinds, 0);
 	/* open after the rescind: silence (the rescind answered it) */
 	clear();
 	open_msg(s, 2, 2, 0x99, 0, 2);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 	relid_msg(s, HVIS_CHMSG_RELID_RELEASED, 2);
 	CU_ASSERT_EQUAL(d[1].rescinds, 1);
 	CU_ASSERT_PTR_NULL(vmbus_server_device_by_relid(s, 2));
 	/* released relid again: unknown */
 	relid_msg(s, HVIS_CHMSG_RELID_RELEASED, 2);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 
 	/* open channel with an extra GPADL: close, RESCIND; Linux then sends
 	 * CLOSECHANNEL (ignored) and RELID_RELEASED, never a teardown
@@ -1385,10 +1205,10 @@ static void test_rescind(void)
 	relid_msg(s, HVIS_CHMSG_CLOSECHANNEL, 1);
 	/* a teardown for a rescinded channel is still answered */
 	teardown_msg(s, 1, 0x11);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, 2);
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, 2);
 	CU_ASSERT_EQUAL(ptype(1), HVIS_CHMSG_GPADL_TORNDOWN);
 	relid_msg(s, HVIS_CHMSG_RELID_RELEASED, 1);
-	CU_ASSERT_EQUAL(F.nposted, 2);
+	CU_ASSERT_EQUAL(F.nmsgs, 2);
 	CU_ASSERT_EQUAL(d[0].rescinds, 1);
 	CU_ASSERT_EQUAL(d[0].closes, 1);
 	CU_ASSERT_EQUAL(vmbus_server_gpadl_count(s), 0);
@@ -1397,8 +1217,8 @@ static void test_rescind(void)
 	/* hot add after the offers: offered at once, lowest free relid */
 	clear();
 	add_dev(s, &d[3], 3);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, 1);
-	memcpy(&of, F.posted[0].data, sizeof(of));
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, 1);
+	memcpy(&of, F.msgs[0].b, sizeof(of));
 	CU_ASSERT_EQUAL(of.of_hdr.ch_msgtype, HVIS_CHMSG_OFFERCHANNEL);
 	CU_ASSERT_EQUAL(of.of_child_relid, 1);
 	CU_ASSERT_EQUAL(d[3].offers, 1);
@@ -1409,7 +1229,7 @@ static void test_rescind(void)
 	clear();
 	gpadl_linux(s, 1, 0x30, pfns, 8);
 	open_msg(s, 1, 1, 0x30, 0, 4);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, 2);
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, 2);
 	CU_ASSERT_EQUAL(ptype(1), HVIS_CHMSG_RESCIND_CHANNELOFFER);
 	CU_ASSERT_EQUAL(d[3].closes, 0);
 	CU_ASSERT_EQUAL(vmbus_device_state(d[3].dev), VMBUS_CHAN_RESCINDED);
@@ -1437,7 +1257,7 @@ static void test_guest_release(void)
 	connect_53(s);
 	clear();
 	relid_msg(s, HVIS_CHMSG_RELID_RELEASED, 1);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 	CU_ASSERT_EQUAL(vmbus_device_state(d.dev), VMBUS_CHAN_IDLE);
 	CU_ASSERT_EQUAL(vmbus_device_relid(d.dev), 0);
 	CU_ASSERT_EQUAL(d.rescinds, 0);
@@ -1468,9 +1288,9 @@ static void test_unload_reconnect(void)
 
 	clear();
 	simple(s, HVIS_CHMSG_UNLOAD);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, 1);
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, 1);
 	CU_ASSERT_EQUAL(ptype(0), HVIS_CHMSG_UNLOAD_RESPONSE);
-	CU_ASSERT_EQUAL(F.posted[0].len, 8);
+	CU_ASSERT_EQUAL(F.msgs[0].len, 8);
 	CU_ASSERT_EQUAL(d[1].closes, 1);
 	CU_ASSERT_EQUAL(d[0].closes, 0);
 	CU_ASSERT_EQUAL(F.maps, 0);
@@ -1483,7 +1303,7 @@ static void test_unload_reconnect(void)
 	simple(s, HVIS_CHMSG_REQUESTOFFERS);
 	relid_msg(s, HVIS_CHMSG_CLOSECHANNEL, 1);
 	open_msg(s, 1, 1, 0x10, 0, 4);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 	/* UNLOAD when already disconnected is still answered */
 	simple(s, HVIS_CHMSG_UNLOAD);
 	CU_ASSERT_EQUAL(ptype(0), HVIS_CHMSG_UNLOAD_RESPONSE);
@@ -1500,7 +1320,7 @@ static void test_unload_reconnect(void)
 	clear();
 	CU_ASSERT_EQUAL(contact(s, 4, V(5, 2), 0, 0), HVIS_STATUS_SUCCESS);
 	CU_ASSERT_EQUAL(d[1].closes, 2);
-	CU_ASSERT_EQUAL(F.nposted, 1);
+	CU_ASSERT_EQUAL(F.nmsgs, 1);
 	CU_ASSERT_EQUAL(ptype(0), HVIS_CHMSG_VERSION_RESPONSE);
 	CU_ASSERT_EQUAL(vmbus_server_version(s), V(5, 2));
 	CU_ASSERT_EQUAL(F.maps, 0);
@@ -1590,7 +1410,7 @@ static void test_malformed(void)
 		vmbus_server_get_stats(s, &st0);
 		CU_ASSERT_EQUAL(gsend(s, 1, buf, b->len), HVIS_STATUS_SUCCESS);
 		vmbus_server_get_stats(s, &st1);
-		if (F.nposted || F.nsig || st1.msgs_ignored != st0.msgs_ignored + 1)
+		if (F.nmsgs || F.nsig || st1.msgs_ignored != st0.msgs_ignored + 1)
 			CU_FAIL(b->what);
 		/* no state damage */
 		CU_ASSERT_EQUAL(vmbus_server_conn_state(s), VMBUS_CONN_OFFERED);
@@ -1622,12 +1442,12 @@ static void test_backlog(void)
 		add_dev(s, &d[i], i);
 	F.post_rc = -EAGAIN;		/* the guest never drains its SINT */
 	connect_53(s);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 	CU_ASSERT_EQUAL(vmbus_server_backlog(s), 5);
 	/* each GPADL answers one message; refused once the backlog is full */
 	while (st == HVIS_STATUS_SUCCESS && n < 1000) {
 		uint8_t buf[240];
-		uint32_t len = gpadl_header_msg(buf, 1, 100 + n, 1, 16, PG, 0,
+		uint32_t len = vf_gpadl_header_msg(buf, 1, 100 + n, 1, 16, PG, 0,
 						&pfn, 1);
 
 		st = gsend(s, 1, buf, len);
@@ -1639,7 +1459,7 @@ static void test_backlog(void)
 	/* the guest drains: everything arrives in order */
 	F.post_rc = 0;
 	CU_ASSERT_EQUAL(vmbus_server_flush(s), 0);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, VMBUS_SERVER_BACKLOG_MAX);
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, VMBUS_SERVER_BACKLOG_MAX);
 	CU_ASSERT_EQUAL(ptype(0), HVIS_CHMSG_VERSION_RESPONSE);
 	CU_ASSERT_EQUAL(ptype(1), HVIS_CHMSG_OFFERCHANNEL);
 	CU_ASSERT_EQUAL(ptype(4), HVIS_CHMSG_ALLOFFERS_DELIVERED);
@@ -1663,7 +1483,7 @@ static void test_backlog(void)
 
 		for (unsigned int i = 0; vmbus_server_backlog(s) <
 		     VMBUS_SERVER_BACKLOG_MAX && i < 100; i++) {
-			len = gpadl_header_msg(buf, 1, 0x1000 + i, 1, 16, PG, 0,
+			len = vf_gpadl_header_msg(buf, 1, 0x1000 + i, 1, 16, PG, 0,
 					       &pfn, 1);
 			gsend(s, 1, buf, len);
 		}
@@ -1678,7 +1498,7 @@ static void test_backlog(void)
 	F.post_rc = 0;
 	clear();
 	vmbus_server_flush(s);
-	CU_ASSERT_EQUAL_FATAL(F.nposted, 1);
+	CU_ASSERT_EQUAL_FATAL(F.nmsgs, 1);
 	CU_ASSERT_EQUAL(ptype(0), HVIS_CHMSG_UNLOAD_RESPONSE);
 	vmbus_server_destroy(s);
 	fake_fini();
@@ -1714,8 +1534,8 @@ static void test_subchannel_and_pipe(void)
 		contact(s, v ? 1 : 4, v ? V(1, 1) : V(5, 3), 0, 0x3000);
 		simple(s, HVIS_CHMSG_REQUESTOFFERS);
 		/* 1.1: no sub-channels */
-		CU_ASSERT_EQUAL_FATAL(F.nposted, v ? 3 : 4);
-		memcpy(&of, F.posted[1].data, sizeof(of));
+		CU_ASSERT_EQUAL_FATAL(F.nmsgs, v ? 3 : 4);
+		memcpy(&of, F.msgs[1].b, sizeof(of));
 		CU_ASSERT_EQUAL(of.of_chn_flags, HVIS_OFFER_FLAG_NAMED_PIPE_MODE);
 		CU_ASSERT_EQUAL(of.of_mmio_megabytes, 8);
 		memcpy(&mode, of.of_user_defined, 4);
@@ -1723,7 +1543,7 @@ static void test_subchannel_and_pipe(void)
 		CU_ASSERT_EQUAL(of.of_user_defined[4], 0xAB);
 		CU_ASSERT_EQUAL(of.of_user_defined[119], 0xAB);
 		if (!v) {
-			memcpy(&of, F.posted[2].data, sizeof(of));
+			memcpy(&of, F.msgs[2].b, sizeof(of));
 			CU_ASSERT_EQUAL(of.of_sub_channel_index, 1);
 			CU_ASSERT_EQUAL(of.of_child_relid, 2);
 		} else {
@@ -1758,20 +1578,20 @@ static void test_relid_exhaustion(void)
 	clear();
 	connect_53(s);
 	/* version, 255 offers, alloffers */
-	CU_ASSERT_EQUAL(F.nposted, VMBUS_SERVER_MAX_CHANNELS + 2);
+	CU_ASSERT_EQUAL(F.nmsgs, VMBUS_SERVER_MAX_CHANNELS + 2);
 	CU_ASSERT_EQUAL(vmbus_device_state(d[VMBUS_SERVER_MAX_CHANNELS].dev),
 			VMBUS_CHAN_IDLE);
 	/* the one left out is released without a word to the guest */
 	clear();
 	vmbus_server_rescind(d[VMBUS_SERVER_MAX_CHANNELS].dev);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 	CU_ASSERT_EQUAL(d[VMBUS_SERVER_MAX_CHANNELS].rescinds, 1);
 	/* a freed relid goes to the next hot add */
 	vmbus_server_rescind(d[7].dev);
 	relid_msg(s, HVIS_CHMSG_RELID_RELEASED, 8);
 	clear();
 	add_dev(s, &d[VMBUS_SERVER_MAX_CHANNELS], 99);
-	CU_ASSERT_EQUAL(F.nposted, 1);
+	CU_ASSERT_EQUAL(F.nmsgs, 1);
 	CU_ASSERT_EQUAL(vmbus_device_relid(d[VMBUS_SERVER_MAX_CHANNELS].dev), 8);
 	vmbus_server_destroy(s);
 	fake_fini();
@@ -1844,9 +1664,9 @@ static void test_ring_hostile_and_flow(void)
 	clear();
 	teardown_msg(s, 1, 1);
 	teardown_msg(s, 1, 1);
-	CU_ASSERT_EQUAL(F.nposted, 0);
+	CU_ASSERT_EQUAL(F.nmsgs, 0);
 	relid_msg(s, HVIS_CHMSG_CLOSECHANNEL, 1);
-	CU_ASSERT_EQUAL(F.nposted, 1);
+	CU_ASSERT_EQUAL(F.nmsgs, 1);
 	CU_ASSERT_EQUAL(vmbus_server_gpadl_count(s), 0);
 	vmbus_server_destroy(s);
 	fake_fini();
@@ -1879,10 +1699,10 @@ static void test_version_helpers(void)
 				HVIS_STATUS_INVALID_CONNECTION_ID);
 		CU_ASSERT_EQUAL(contact(s, 1, V(4, 0), 0, 0x3000),
 				HVIS_STATUS_SUCCESS);
-		CU_ASSERT_EQUAL(F.posted[0].data[8], 0);
+		CU_ASSERT_EQUAL(F.msgs[0].b[8], 0);
 		CU_ASSERT_EQUAL(contact(s, 1, V(3, 0), 0, 0x3000),
 				HVIS_STATUS_SUCCESS);
-		CU_ASSERT_EQUAL(F.posted[1].data[8], 1);
+		CU_ASSERT_EQUAL(F.msgs[1].b[8], 1);
 		vmbus_server_destroy(s);
 	}
 	fake_fini();

@@ -26,6 +26,7 @@ int unit_register_mouse(void);
 int unit_register_scsi(void);
 int unit_register_vhd(void);
 int unit_register_storvsp(void);
+int unit_register_netvsp(void);
 
 int unit_add_suite(const char *name, const struct unit_test *tests);
 

@@ -77,6 +77,9 @@ static void usage(FILE *f)
 	      "             wheel STEPS]     the synthetic mouse: X, Y 0..32767 (the\n"
 	      "                                    whole screen), BUTTON left, right, middle;\n"
 	      "                                    alone: its state\n"
+	      "  link NAME [NIC] [up | down]       network adapters: link up/down (NIC: its\n"
+	      "                                    TAP or netN; default all); alone: their\n"
+	      "                                    state and counters\n"
 	      "  vhd create FILE SIZE [--fixed] [--block-size SIZE]\n"
 	      "                                    make a VHD (dynamic unless --fixed);\n"
 	      "                                    SIZE in bytes or with K, M, G, T\n"
@@ -1139,6 +1142,64 @@ static int cmd_disk(int argc, char **argv, int i)
 	return usage_error("disk NAME list | add PATH [...] | remove --lun N");
 }
 
+/* ---- link (network adapters) ---- */
+
+static void show_nics(const char *name, json_object *a)
+{
+	json_object *nics = jget(a, "nics");
+	size_t n = nics && json_object_is_type(nics, json_type_array) ?
+		   json_object_array_length(nics) : 0;
+
+	if (!n)
+		printf("%s: no network adapters\n", name);
+	for (size_t k = 0; k < n; k++) {
+		json_object *c = json_object_array_get_idx(nics, k);
+
+		printf("%s: %s tap %s mac %s link %s %s (NVSP %#llx, MTU %llu, %llu channels)\n"
+		       "  rx %llu frames %llu bytes (%llu dropped, %llu busy)"
+		       "  tx %llu frames %llu bytes (%llu dropped)  bad %llu\n",
+		       name, jstr(c, "name", "?"), jstr(c, "tap", "?"),
+		       jstr(c, "mac", "?"), jstr(c, "link", "?"),
+		       jstr(c, "state", "?"), jull(c, "nvsp_version"),
+		       jull(c, "guest_mtu"), jull(c, "channels"), jull(c, "rx_frames"),
+		       jull(c, "rx_bytes"), jull(c, "rx_dropped"),
+		       jull(c, "rx_busy"), jull(c, "tx_frames"),
+		       jull(c, "tx_bytes"), jull(c, "tx_dropped"),
+		       jull(c, "bad_packets"));
+	}
+}
+
+static int cmd_link(int argc, char **argv, int i)
+{
+	json_object *req;
+	struct tail t;
+	const char *nic = NULL, *st = NULL;
+	int rc;
+
+	if ((rc = parse_tail(argc, argv, i, &t)) ||
+	    (rc = only_opts("link", &t, false, false)) || (rc = tail_timeout(&t)))
+		return rc;
+	if (t.npos < 1 || t.npos > 3 || !valid_name(t.pos[0]))
+		return usage_error("link NAME [NIC] [up | down]");
+	if (t.npos == 3) {
+		nic = t.pos[1];
+		st = t.pos[2];
+	} else if (t.npos == 2) {
+		if (!strcmp(t.pos[1], "up") || !strcmp(t.pos[1], "down"))
+			st = t.pos[1];
+		else
+			nic = t.pos[1];
+	}
+	if (st && strcmp(st, "up") && strcmp(st, "down"))
+		return usage_error("link NAME [NIC] [up | down]");
+	req = new_req(st ? "link" : "nics");
+	if (nic)
+		json_object_object_add(req, "nic", json_object_new_string(nic));
+	if (st)
+		json_object_object_add(req, "up", json_object_new_boolean(!strcmp(st, "up")));
+	return run(t.pos[0], req, timeout_for(DEFAULT_TIMEOUT_S), show_nics);
+}
+
 /* ---- mouse ---- */
 
 static void show_mouse(const char *name, json_object *a)
@@ -1799,6 +1860,8 @@ int main(int argc, char **argv)
 		return cmd_disk(argc, argv, optind);
 	if (!strcmp(cmd, "mouse"))
 		return cmd_mouse(argc, argv, optind);
+	if (!strcmp(cmd, "link"))
+		return cmd_link(argc, argv, optind);
 	if (!strcmp(cmd, "vhd"))
 		return cmd_vhd(argc, argv, optind);
 	if (!strcmp(cmd, "help")) {

@@ -21,10 +21,12 @@ hvis_require_env() {
 	done
 }
 
-# hvis_l2_initrd OUT SCRIPT [MODULES [FILES]]: the layer-2 initramfs with
-# SCRIPT as its /scenario and only MODULES (space-separated) loaded by
-# /init; FILES (space-separated paths, e.g. our own .ko files) are copied
-# into /lib/modules-extra/, where SCRIPT finds them (insmod). A cpio
+# hvis_l2_initrd OUT SCRIPT [MODULES [FILES [EXTRAS]]]: the layer-2
+# initramfs with SCRIPT as its /scenario and only MODULES (space-separated)
+# loaded by /init; FILES (space-separated paths, e.g. our own .ko files)
+# are copied into /lib/modules-extra/, where SCRIPT finds them (insmod);
+# EXTRAS (names, e.g. "fio") are the program trees layer 1 carries in
+# /hvis/l2-extra/NAME/ (mk-initramfs-l1), merged into the image. A cpio
 # archive appended to another overrides its files, so this is the common
 # layer-2 image plus a small overlay made here with busybox cpio.
 hvis_l2_initrd() {
@@ -41,6 +43,11 @@ hvis_l2_initrd() {
 		mkdir -p "$_dir/lib/modules-extra"
 		cp "$_f" "$_dir/lib/modules-extra/" ||
 			hvis_fail "cannot put $_f into the layer-2 overlay"
+	done
+	for _x in ${5:-}; do
+		[ -d "/hvis/l2-extra/$_x" ] ||
+			hvis_fail "layer 1 carries no layer-2 extra '$_x'"
+		cp -a "/hvis/l2-extra/$_x/." "$_dir/"
 	done
 	(cd "$_dir" && find . | cpio -o -H newc 2>/dev/null) >"$_dir.cpio" ||
 		hvis_fail "cannot build the layer-2 overlay"
