@@ -2,13 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # run-fuzzers.sh SECONDS FUZZER...: run each libFuzzer binary for SECONDS
-# on its own corpus (build/fuzz/corpus-<name>, kept between runs). A crash
-# fails the run and leaves the reproducer beside the corpus.
+# on its own corpus (build/fuzz/corpus-<name>, kept between runs), as many
+# at a time as there are CPUs (HVIS_FUZZ_JOBS overrides), each reported in
+# the order given. A crash fails the run and leaves the reproducer beside
+# the corpus.
 set -u
 secs=$1
 shift
-bad=0
-for f in "$@"; do
+jobs=${HVIS_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+[ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
+
+run_one() {
+	local f=$1 name dir corpus log
 	name=$(basename "$f")
 	dir=$(dirname "$f")
 	corpus="$dir/corpus-${name#fuzz_}"
@@ -16,6 +21,30 @@ for f in "$@"; do
 	mkdir -p "$corpus"
 	if "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$dir/$name-" "$corpus" >"$log" 2>&1; then
+		echo ok >"$log.status"
+	else
+		echo failed >"$log.status"
+	fi
+}
+
+pids=()
+for f in "$@"; do
+	rm -f "$(dirname "$f")/$(basename "$f").log.status"
+	run_one "$f" &
+	pids+=($!)
+	# at most $jobs at once: wait for the oldest
+	if [ ${#pids[@]} -ge "$jobs" ]; then
+		wait "${pids[0]}"
+		pids=("${pids[@]:1}")
+	fi
+done
+wait
+
+bad=0
+for f in "$@"; do
+	name=$(basename "$f")
+	log="$(dirname "$f")/$name.log"
+	if [ "$(cat "$log.status" 2>/dev/null)" = ok ]; then
 		runs=$(grep -o 'Done [0-9]* runs' "$log" | tail -n1)
 		echo "fuzz $name: ok (${runs:-no summary}, ${secs}s)"
 	else
@@ -23,5 +52,6 @@ for f in "$@"; do
 		tail -n 30 "$log"
 		bad=1
 	fi
+	rm -f "$log.status"
 done
 exit $bad

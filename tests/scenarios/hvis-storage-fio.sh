@@ -14,7 +14,7 @@ set -eu
 hvis_require_env HVIS_BIN HVIS_WORK HVIS_L2_KERNEL HVIS_L2_INITRD
 
 w=$HVIS_WORK
-mib=32
+mib=16
 truncate -s 256M "$w/fio.img"
 hvis_vspd_start vm --disk "$w/fio.img,lun=0"
 hvis_l2_initrd "$w/fio.cpio" "$HVIS_SCENARIOS/l2/fio-guest.sh" \

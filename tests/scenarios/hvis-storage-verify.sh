@@ -18,7 +18,7 @@
 # two channels open (primary + sub-channel) and each took interrupts
 # during the run; `hvisctl --json disk vm list` counted at least the
 # reads and writes the guest made (bytes), with no errors.
-# HVIS_VERIFY_SECONDS (default 30) sets the random phase's length (in the
+# HVIS_VERIFY_SECONDS (default 15) sets the random phase's length (in the
 # test host: HVIS_L1_CMDLINE=hvis.env=HVIS_VERIFY_SECONDS=N).
 set -eu
 . "$HVIS_SCENARIOS/lib/scenario.sh"
@@ -26,7 +26,7 @@ set -eu
 hvis_require_env HVIS_BIN HVIS_WORK HVIS_L2_KERNEL HVIS_L2_INITRD
 
 w=$HVIS_WORK
-secs=${HVIS_VERIFY_SECONDS:-30}
+secs=${HVIS_VERIFY_SECONDS:-15}
 truncate -s 512M "$w/raw.img"
 "$HVIS_BIN/hvisctl" vhd create "$w/dyn.vhd" 512M >"$w/vhd.txt" 2>&1 ||
 	hvis_fail "hvisctl vhd create failed: $(tail -n1 "$w/vhd.txt")"
