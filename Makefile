@@ -243,7 +243,7 @@ bench: all $(BIN)/hvis-bench-ring
 run: deps
 	$(MAKE) all
 	tests/testhost/run-scenarios --show hyperv-cpuid hvis-run-boot hvis-vmbus-ic \
-		hvis-storage-hotplug
+		hvis-storage-hotplug hvis-net hvis-mouse
 
 clean: modules_clean
 	find $(BUILD) -mindepth 1 -maxdepth 1 ! -name cache -exec rm -rf {} +
