@@ -72,7 +72,7 @@ check() {
 	# the five ICs and the synthetic mouse hvis-vspd always offers
 	n=$(find $bus/devices/ -mindepth 1 -maxdepth 1 | wc -l)
 	[ "$n" = 6 ] || why "$n devices on the bus, expected 6"
-	grep -l -q '{cfa8b69e-5b4a-4cc0-b98b-8ba1a1f3f95a}' $bus/devices/*/class_id ||
+	grep -l -q 'cfa8b69e-5b4a-4cc0-b98b-8ba1a1f3f95a' $bus/devices/*/class_id ||
 		why "no mouse device on the bus"
 	echo "$ics" | while read -r class name; do
 		found=
