@@ -61,6 +61,7 @@ struct sv_cmd {
 	uint32_t buf_len;		/* bytes of data buffer used */
 	struct scsi_result res;
 	unsigned int range;		/* UNMAP: next range */
+	bool io;			/* went to the image (not answered by scsi.c) */
 	struct img_req ireq;
 };
 
@@ -320,8 +321,12 @@ static void srb_reply(struct sv_cmd *cmd)
 			cmd->dir == SCSI_DIR_OUT ? cmd->buf_len : 0;
 		return;
 	}
-	if (d)
+	if (d) {
 		d->st.errors++;
+		/* the image failed a read, write, flush or unmap */
+		if (cmd->io)
+			d->st.io_errors++;
+	}
 	srb->vs_data_transfer_length = 0;
 	if (room > sense_room(cmd->ch->c))
 		room = sense_room(cmd->ch->c);
@@ -542,6 +547,7 @@ static void do_srb(struct sv_chan *ch, struct sv_cmd *cmd,
 	cmd->disk = NULL;
 	cmd->buf_len = 0;
 	cmd->iovcnt = 0;
+	cmd->io = false;
 	memset(&cmd->res, 0, sizeof(cmd->res));
 	if (!c->ready) {
 		srb_fail_status(cmd, HVIS_SRB_STATUS_INVALID_REQUEST,
@@ -629,6 +635,7 @@ static void do_srb(struct sv_chan *ch, struct sv_cmd *cmd,
 		return;
 	}
 	cmd->range = 0;
+	cmd->io = true;
 	io_submit_next(cmd);
 }
 

@@ -65,7 +65,9 @@ struct storvsp_disk_cfg {
 struct storvsp_disk_stats {
 	uint64_t reads, writes, flushes, unmaps, others;
 	uint64_t bytes_read, bytes_written;
-	uint64_t errors;		/* commands that ended in CHECK CONDITION */
+	uint64_t errors;		/* commands that ended in CHECK CONDITION
+					 * (refused probes of pages we lack too) */
+	uint64_t io_errors;		/* block I/O that failed on the image */
 	unsigned int in_flight;
 };
 

@@ -1274,6 +1274,7 @@ static json_object *disk_json(unsigned int ctrl, const struct storvsp_disk_info 
 	jadd(st, "bytes_read", ju64(di->st.bytes_read));
 	jadd(st, "bytes_written", ju64(di->st.bytes_written));
 	jadd(st, "errors", ju64(di->st.errors));
+	jadd(st, "io_errors", ju64(di->st.io_errors));
 	jadd(st, "in_flight", ju64(di->st.in_flight));
 	jadd(o, "stats", st);
 	return o;
