@@ -132,7 +132,7 @@ median() {
 # samples VMM TEST KEY: the values of KEY= in the guest's result lines
 samples() {
 	sed -n "s/.*iotest-guest: run [0-9]* $2 .*$3=\([0-9.]*\).*/\1/p" "$w/$1.log" |
-		awk '{ printf "%s%s", NR > 1 ? " " : "", $0 }'
+		awk '{ printf "%s%s", (NR > 1 ? " " : ""), $0 }'
 }
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f\n", a / b; else print "nan" }'
