@@ -125,8 +125,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len)
 			tlfs_hypercall(t, vp, a, b % (RAM_SIZE + 64), b);
 			break;
 		case 3:
+		{
+			/* the payload from the input, never past its end */
+			uint8_t msg[250] = { 0 };
+			uint32_t n = (uint32_t)(a >> 8) % 250;
+
+			memcpy(msg, in, len < n ? len : n);
 			tlfs_post_message(t, vp, (unsigned int)(a % 17),
-					  (uint32_t)b, in, (uint32_t)(a >> 8) % 250);
+					  (uint32_t)b, msg, n);
+		}
 			break;
 		case 4:
 			tlfs_signal_flag(t, vp, (unsigned int)(a % 17),
