@@ -178,6 +178,8 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_$$*_SRCS) $(wildcard include/h
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+
 # ---------------------------------------------------------------- deps
 .PHONY: deps
 deps:
@@ -223,8 +225,9 @@ test-vm: all
 
 ifeq ($(SCENARIO),)
 check: deps
-	$(MAKE) all
+	$(MAKE) -j$(NPROC) all $(BUILD)/test/hvis-unit
 	$(MAKE) unit
+	$(MAKE) -j$(NPROC) $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZERS))
 	$(MAKE) fuzz FUZZ_SECONDS=12
 	$(MAKE) modules
 	$(MAKE) checkpatch

@@ -1,7 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # hvis-timeout: 300
-# hvis-l1-smp: 1  (two layer-2 vCPUs: see hvis-run-smp.sh)
 #
 # Scenario hvis-guest-vmbus: our own guest bus driver, hvis_vmbus.ko
 # (built for the layer-2 kernel, carried in the test host's

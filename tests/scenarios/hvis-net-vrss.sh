@@ -1,7 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # hvis-timeout: 420
-# hvis-l1-smp: 1  (two layer-2 vCPUs: see hvis-run-smp.sh)
 #
 # Scenario hvis-net-vrss: the synthetic network adapter with vRSS on a
 # two-vCPU guest. The adapter offers RSS with two queues; hv_netvsc asks

@@ -1,8 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # hvis-timeout: 420
-# hvis-l1-smp: 1  (one layer-2 vCPU, but a guest triple fault was seen
-#                  once in ~8 runs on a 2-CPU layer 1: see docs/testing.md)
 #
 # Scenario hvis-net: the synthetic network adapter (netvsp) served by
 # hvis-vspd on a TAP device to the kernel's hv_netvsc. hvis-vspd opens

@@ -1,7 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # hvis-timeout: 180
-# hvis-l1-smp: 1
 #
 # Scenario hvis-run-clock: the guest's CLOCK_MONOTONIC advances at the
 # host's rate within 0.1 % over 20 s. The guest measures it against the

@@ -1,7 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # hvis-timeout: 180
-# hvis-l1-smp: 1  (two layer-2 vCPUs: see hvis-run-smp.sh)
 #
 # Scenario hvis-run-msgtimers: hvis-run runs the unmodified Debian kernel as a
 # Hyper-V guest. An older host without direct-mode synthetic timers

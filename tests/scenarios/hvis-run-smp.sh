@@ -1,7 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # hvis-timeout: 180
-# hvis-l1-smp: 1
 #
 # One layer-1 CPU: with two, QEMU's multi-threaded TCG (Debian 12's QEMU
 # 7.2) now and then loses a layer-2 vCPU to a triple fault while it

@@ -1,7 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # hvis-timeout: 900
-# hvis-l1-smp: 1  (two layer-2 vCPUs: see hvis-run-smp.sh)
 #
 # Scenario hvis-storage-disk: synthetic SCSI disks served by hvis-vspd's
 # storvsp to the kernel's hv_storvsc, on two vCPUs (so the guest asks for

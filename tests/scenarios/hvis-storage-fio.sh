@@ -1,7 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # hvis-timeout: 600
-# hvis-l1-smp: 1  (two layer-2 vCPUs: see hvis-run-smp.sh)
 #
 # Scenario hvis-storage-fio: fio --verify in a 2-vCPU guest with the
 # kernel's hv_storvsc on a raw image: 4 KiB random writes, O_DIRECT, 32

@@ -1,7 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # hvis-timeout: 360
-# hvis-l1-smp: 1  (two layer-2 vCPUs: see hvis-run-smp.sh)
 #
 # Scenario hvis-storage-verify: data integrity of storvsp under a
 # concurrent random workload from the kernel's hv_storvsc on two vCPUs,

@@ -1,7 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # hvis-timeout: 240
-# hvis-l1-smp: 1  (two layer-2 vCPUs: see hvis-run-smp.sh)
 #
 # Scenario hvis-vmbus-connect: hvis-run attached to hvis-vspd; the
 # unmodified kernel's hv_vmbus connects at VMBus 5.3, and the five

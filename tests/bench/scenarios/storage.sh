@@ -1,7 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # hvis-timeout: 900
-# hvis-l1-smp: 1  (two layer-2 vCPUs: see tests/scenarios/hvis-run-smp.sh)
 #
 # Benchmark storage: what the layer-2 guest reads from a disk served by
 # hvis-vspd's storvsp to the kernel's own hv_storvsc (under hvis-run),
